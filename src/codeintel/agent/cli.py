@@ -1,0 +1,114 @@
+"""The command line: each command reads its options, makes one library call, renders it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from codeintel.agent.progress import TerminalProgress
+from codeintel.agent.settings import Settings, load_settings
+from codeintel.errors import CodeintelError
+
+
+class _Group(click.Group):
+    """Turns every ``CodeintelError`` into one line on stderr (a traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CodeintelError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _settings(path: Path, flags: dict[tuple[str, str], Any] | None = None) -> Settings:
+    return load_settings(path, flags)
+
+
+@click.group(cls=_Group)
+@click.option("--debug", is_flag=True, envvar="CODEINTEL_DEBUG", help="Show tracebacks on errors.")
+@click.version_option(package_name="codeintel")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """codeintel: index a codebase, then give an LLM only the code that matters."""
+    ctx.obj = {"debug": debug}
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@main.group()
+def index() -> None:
+    """Build and inspect a repository's index."""
+
+
+_path_argument = click.argument(
+    "path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=".",
+    required=False,
+)
+
+
+@index.command("build")
+@_path_argument
+@click.option("--no-embed", is_flag=True, help="Only the lexical index; vectors later.")
+@click.option("--rebuild", is_flag=True, help="Drop the index and build it from scratch.")
+@click.option("--model", default=None, help="Embedding model (sentence-transformers name or path).")
+@click.option("--device", default=None, help="cpu, cuda, mps or auto.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def index_build(
+    path: Path, no_embed: bool, rebuild: bool, model: str | None, device: str | None, as_json: bool
+) -> None:
+    """Index PATH (default: the current folder), incrementally."""
+    from codeintel.indexer.repository import Repository
+
+    settings = _settings(path, {("embed", "model"): model, ("embed", "device"): device})
+    repo = Repository(path, settings.index, settings.embed)
+    with TerminalProgress() as progress:
+        report = repo.build(embed=not no_embed, rebuild=rebuild, progress=progress)
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    languages = ", ".join(f"{name} {count}" for name, count in report.languages.items())
+    click.echo(
+        f"indexed {report.files} files, {report.chunks} chunks ({languages or 'none'}) "
+        f"in {report.seconds:.1f}s"
+    )
+    click.echo(
+        f"this run: {report.changed} changed, {report.unchanged} unchanged, "
+        f"{report.deleted} deleted; {report.embedded} embedded, "
+        f"{report.reused} vectors reused, {report.pending} pending"
+    )
+    if report.skipped:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.skipped.items()))
+        click.echo(f"skipped: {reasons}")
+    if report.invalid_utf8:
+        click.echo(f"{report.invalid_utf8} files had invalid UTF-8 (decoded with replacement)")
+
+
+@index.command("status")
+@_path_argument
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def index_status(path: Path, as_json: bool) -> None:
+    """Show what the index of PATH holds."""
+    from codeintel.indexer.repository import Repository
+
+    settings = _settings(path)
+    status = Repository(path, settings.index, settings.embed).status()
+    if as_json:
+        _emit_json(status)
+        return
+    languages = ", ".join(f"{name} {count}" for name, count in status["languages"].items())
+    click.echo(f"{status['root']}: {status['files']} files, {status['chunks']} chunks")
+    click.echo(f"embedded {status['embedded']}, pending {status['pending']} ({status['embedder']})")
+    click.echo(f"languages: {languages or 'none'}")

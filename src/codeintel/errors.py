@@ -1,0 +1,47 @@
+"""The one error tree of codeintel.
+
+Every error a user can act on derives from ``CodeintelError`` and carries a one-line
+message naming the cause and the fix. The front doors (CLI, later HTTP and MCP) turn it
+into one line in exactly one place; anything else is a bug and shows a traceback.
+
+    CodeintelError
+    ├── ConfigError            a setting has a bad value
+    ├── TokenizerUnavailable   a tiktoken encoding cannot be loaded offline
+    ├── ModelUnavailable       the embedding model cannot be loaded
+    ├── IndexLocked            another writer holds the index
+    ├── IndexMismatch          schema or embedder of the index differ from the settings
+    ├── NotIndexed             no index exists yet for a repository
+    └── PathOutsideRepository  a path escapes the repository
+"""
+
+
+class CodeintelError(Exception):
+    """Root of every error a user can act on."""
+
+
+class ConfigError(CodeintelError):
+    pass
+
+
+class TokenizerUnavailable(CodeintelError):
+    pass
+
+
+class ModelUnavailable(CodeintelError):
+    pass
+
+
+class IndexLocked(CodeintelError):
+    pass
+
+
+class IndexMismatch(CodeintelError):
+    pass
+
+
+class NotIndexed(CodeintelError):
+    pass
+
+
+class PathOutsideRepository(CodeintelError):
+    pass

@@ -1,0 +1,367 @@
+"""AST-aligned chunking with tree-sitter: split large nodes, merge small siblings.
+
+Definitions (functions, classes, ...) become chunks of their own, with leading comments
+attached. A container too large for one chunk yields a header chunk (its skeleton lists
+the members) and one chunk per member. Runs of other statements are merged up to the size
+limit. A body too large for one chunk is split at statement boundaries, each part repeating
+the definition's signature. Every non-blank row of the file ends up in exactly one chunk.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from codeintel.indexer.chunking.source import (
+    ELISION,
+    ChunkLimits,
+    Piece,
+    Source,
+    assigned_names,
+    window_pieces,
+)
+from codeintel.indexer.languages import LanguageSpec
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser
+
+_BODY_TYPES = frozenset(
+    {
+        "block",
+        "body_statement",
+        "class_body",
+        "compound_statement",
+        "declaration_list",
+        "enum_body",
+        "field_declaration_list",
+        "function_body",
+        "interface_body",
+        "protocol_body",
+        "statement_block",
+        "template_body",
+        "enum_class_body",
+    }
+)
+_NAME_TYPES = ("identifier", "name", "constant", "word")
+_CLOSERS = frozenset({"}", "};", "end", "})", "});", "]"})
+_MAX_SIGNATURE = 300
+_MAX_DOC_LINES = 6
+
+
+@functools.lru_cache(maxsize=32)
+def parser_for(grammar: str) -> Parser:
+    from tree_sitter_language_pack import get_parser
+
+    return get_parser(grammar)  # type: ignore[arg-type]
+
+
+def syntax_pieces(spec: LanguageSpec, source: Source, limits: ChunkLimits) -> list[Piece]:
+    tree = parser_for(spec.grammar).parse(source.text.encode("utf-8", "surrogatepass"))
+    chunker = _SyntaxChunker(spec, source, limits)
+    chunker.walk(tree.root_node.named_children, parent="", in_container=False)
+    return chunker.pieces
+
+
+def _end_row(node: Node) -> int:
+    """Last row holding the node's text (a node ending at column 0 ends on the row before)."""
+    row = node.end_point.row
+    return row - 1 if node.end_point.column == 0 and row > node.start_point.row else row
+
+
+class _SyntaxChunker:
+    def __init__(self, spec: LanguageSpec, source: Source, limits: ChunkLimits) -> None:
+        self.spec = spec
+        self.source = source
+        self.limits = limits
+        self.pieces: list[Piece] = []
+        self.next_row = 0  # rows before this one already belong to a piece
+
+    # -- traversal ------------------------------------------------------------------
+
+    def walk(self, nodes: list[Node], parent: str, in_container: bool) -> None:
+        pending: list[Node] = []
+        for node in nodes:
+            inner = self.definition(node)
+            if inner is None:
+                pending.append(node)
+                continue
+            start_row = node.start_point.row
+            while pending and self.is_leading_comment(pending[-1], start_row):
+                start_row = pending.pop().start_point.row
+            self.flush_code(pending, parent)
+            pending = []
+            self.add_definition(node, inner, start_row, parent, in_container)
+        self.flush_code(pending, parent)
+
+    def definition(self, node: Node) -> Node | None:
+        """The definition node that ``node`` is or wraps, else None."""
+        if node.type in self.spec.definitions:
+            return node
+        if node.type in self.spec.wrappers:
+            for child in node.named_children:
+                found = self.definition(child)
+                if found is not None:
+                    return found
+        return None
+
+    def is_leading_comment(self, node: Node, start_row: int) -> bool:
+        return node.type in self.spec.comment_types and _end_row(node) >= start_row - 1
+
+    # -- pieces ---------------------------------------------------------------------
+
+    def emit(self, piece: Piece) -> None:
+        piece.start_row = max(piece.start_row, self.next_row)
+        trimmed = self.source.trim(piece.start_row, piece.end_row)
+        if trimmed is None:
+            return
+        piece.start_row, piece.end_row = trimmed
+        self.pieces.append(piece)
+        self.next_row = piece.end_row + 1
+
+    def extend_last(self, end_row: int) -> None:
+        """Give trailing rows (closing braces) to the last piece."""
+        if self.pieces and end_row >= self.next_row:
+            self.pieces[-1].end_row = end_row
+            self.next_row = end_row + 1
+
+    def flush_code(self, nodes: list[Node], parent: str) -> None:
+        group: tuple[int, int] | None = None
+        for node in nodes:
+            start, end = max(node.start_point.row, self.next_row), _end_row(node)
+            if end < start:
+                continue
+            if group and self.source.chars(group[0], end) <= self.limits.max_chars:
+                group = (group[0], end)
+                continue
+            if group:
+                self.emit_code(*group, parent)
+            group = (start, end)
+        if group:
+            self.emit_code(*group, parent)
+
+    def emit_code(self, start_row: int, end_row: int, parent: str) -> None:
+        template = Piece(start_row, end_row, kind="code", symbol=parent, parent=parent)
+        for piece in window_pieces(self.source, start_row, end_row, self.limits, template):
+            text = self.source.rows(piece.start_row, piece.end_row)
+            piece.defines = assigned_names(text)
+            piece.skeleton = self.code_skeleton(piece)
+            self.emit(piece)
+
+    def add_definition(
+        self, node: Node, inner: Node, start_row: int, parent: str, in_container: bool
+    ) -> None:
+        kind = self.spec.definitions[inner.type]
+        if kind == "function" and in_container:
+            kind = "method"
+        name = self.name_of(inner)
+        owner = self.receiver_of(inner) or parent
+        symbol = f"{owner}.{name}" if owner else name
+        end_row = _end_row(node)
+        body = self.body_of(inner)
+        piece = Piece(
+            start_row=start_row,
+            end_row=end_row,
+            kind=kind,
+            symbol=symbol,
+            parent=owner,
+            signature=self.signature_of(inner, body),
+            docstring=self.docstring_of(inner, body, start_row),
+            defines=[name] if name else [],
+        )
+        members = self.member_definitions(inner, body)
+        fits = self.source.chars(start_row, end_row) <= self.limits.max_chars
+        if inner.type in self.spec.containers and members and not fits:
+            self.add_container(piece, inner, body, members)
+            return
+        piece.skeleton = self.definition_skeleton(piece, inner, body, members)
+        if members:
+            piece.defines += [self.name_of(self.definition(m) or m) for m in members]
+        if fits or body is None:
+            if fits:
+                self.emit(piece)
+            else:
+                for part in window_pieces(self.source, start_row, end_row, self.limits, piece):
+                    part.skeleton = piece.skeleton
+                    self.emit(part)
+            return
+        self.split_body(piece, body)
+
+    def add_container(
+        self, piece: Piece, inner: Node, body: Node | None, members: list[Node]
+    ) -> None:
+        assert body is not None
+        first_member_row = self.member_start_row(members[0])
+        header_end = first_member_row - 1
+        if (
+            self.source.chars(piece.start_row, max(header_end, piece.start_row))
+            > self.limits.max_chars
+        ):
+            header_end = body.start_point.row
+        header = Piece(**{**piece.__dict__, "end_row": max(header_end, piece.start_row)})
+        header.skeleton = self.definition_skeleton(piece, inner, body, members)
+        self.emit(header)
+        rest = [child for child in body.named_children if _end_row(child) >= self.next_row]
+        self.walk(rest, parent=piece.symbol, in_container=True)
+        trailing = self.source.trim(self.next_row, piece.end_row)
+        if trailing and trailing[1] - trailing[0] < 3:
+            self.extend_last(trailing[1])
+        elif trailing:
+            self.emit_code(*trailing, piece.symbol)
+
+    def split_body(self, piece: Piece, body: Node) -> None:
+        """Split a long definition at statement boundaries; every part repeats the signature."""
+        statements = body.named_children
+        while len(statements) == 1 and statements[0].named_children:
+            statements = statements[0].named_children
+        bounds: list[tuple[int, int]] = []
+        start = piece.start_row
+        for statement in statements:
+            end = _end_row(statement)
+            if end < start:
+                continue
+            if bounds and self.source.chars(bounds[-1][0], end) <= self.limits.max_chars:
+                bounds[-1] = (bounds[-1][0], end)
+            elif not bounds:
+                bounds.append((start, end))
+            else:
+                bounds.append((bounds[-1][1] + 1, end))
+        if not bounds:
+            bounds = [(start, piece.end_row)]
+        bounds[-1] = (bounds[-1][0], piece.end_row)
+        if len(bounds) > 1 and self.source.chars(*bounds[-1]) < self.limits.max_chars // 4:
+            bounds[-2:] = [(bounds[-2][0], piece.end_row)]
+        for index, (part_start, part_end) in enumerate(bounds):
+            template = Piece(**{**piece.__dict__, "start_row": part_start, "end_row": part_end})
+            if index:
+                template.docstring, template.defines = "", []
+            for part in window_pieces(self.source, part_start, part_end, self.limits, template):
+                part.docstring, part.defines = template.docstring, template.defines
+                part.skeleton = piece.skeleton
+                self.emit(part)
+                template.docstring, template.defines = "", []
+
+    # -- node facts -----------------------------------------------------------------
+
+    def text_of(self, node: Node) -> str:
+        return (node.text or b"").decode("utf-8", "replace")
+
+    def name_of(self, node: Node) -> str:
+        named = node.child_by_field_name("name")
+        if named is not None:
+            return self.text_of(named).split("(")[0].strip()
+        declarator = node.child_by_field_name("declarator")
+        if declarator is not None:
+            return self.name_of(declarator) or self.text_of(declarator).split("(")[0].strip()
+        for child in node.named_children:
+            if child.type.endswith(_NAME_TYPES) or child.type.endswith("_identifier"):
+                return self.text_of(child)
+        return ""
+
+    def receiver_of(self, node: Node) -> str:
+        """The type a Go method is declared on (``func (s *Server) Run()`` → ``Server``)."""
+        receiver = node.child_by_field_name("receiver")
+        if receiver is None:
+            return ""
+        text = self.text_of(receiver).strip("()")
+        return text.split()[-1].lstrip("*").split("[")[0] if text.split() else ""
+
+    def body_of(self, node: Node) -> Node | None:
+        body = node.child_by_field_name("body")
+        if body is not None:
+            return body
+        for child in reversed(node.named_children):
+            if child.type in _BODY_TYPES:
+                return child
+        return None
+
+    def member_definitions(self, inner: Node, body: Node | None) -> list[Node]:
+        if inner.type not in self.spec.containers or body is None:
+            return []
+        return [child for child in body.named_children if self.definition(child) is not None]
+
+    def member_start_row(self, member: Node) -> int:
+        row = member.start_point.row
+        sibling = member.prev_named_sibling
+        while sibling is not None and self.is_leading_comment(sibling, row):
+            row = sibling.start_point.row
+            sibling = sibling.prev_named_sibling
+        return row
+
+    def signature_of(self, inner: Node, body: Node | None) -> str:
+        if body is not None and body.start_byte > inner.start_byte:
+            raw = (inner.text or b"")[: body.start_byte - inner.start_byte].decode(
+                "utf-8", "replace"
+            )
+        else:
+            raw = self.source.lines[inner.start_point.row]
+        return " ".join(raw.split())[:_MAX_SIGNATURE]
+
+    def docstring_of(self, inner: Node, body: Node | None, start_row: int) -> str:
+        if self.spec.python_docstrings:
+            doc = self.python_docstring(body)
+            return self.text_of(doc).strip().strip("'\"").strip() if doc else ""
+        comment_rows = range(start_row, inner.start_point.row)
+        lines = [self.source.lines[row].strip() for row in comment_rows]
+        return "\n".join(line.lstrip("/*#!-").strip(" *") for line in lines if line).strip()
+
+    # -- views ----------------------------------------------------------------------
+
+    def signature_end_row(self, inner: Node, body: Node | None) -> int:
+        """Last row of the declaration line(s), before the body's first statement."""
+        if body is None:
+            return inner.start_point.row
+        row = body.start_point.row
+        starts_row = body.start_point.column == len(self.source.indent_of(row))
+        opens_with_brace = (body.text or b"")[:1] == b"{"
+        if row > inner.start_point.row and starts_row and not opens_with_brace:
+            return row - 1
+        return row
+
+    def python_docstring(self, body: Node | None) -> Node | None:
+        if not self.spec.python_docstrings or body is None or not body.named_children:
+            return None
+        first = body.named_children[0]
+        if first.type == "expression_statement" and first.named_children:
+            first = first.named_children[0]
+        return first if first.type == "string" else None
+
+    def elided(self, row_after: int, body: Node | None) -> str:
+        indent_row = body.start_point.row if body is not None else row_after
+        for row in range(row_after, min(row_after + 50, self.source.last_row + 1)):
+            if not self.source.is_blank(row):
+                indent_row = row
+                break
+        return self.source.indent_of(indent_row) + ELISION
+
+    def definition_skeleton(
+        self, piece: Piece, inner: Node, body: Node | None, members: list[Node]
+    ) -> str:
+        """Declaration, docstring (capped), member declarations; bodies become a marker."""
+        end = self.signature_end_row(inner, body)
+        lines = self.source.lines[piece.start_row : end + 1]
+        doc = self.python_docstring(body)
+        if doc is not None:
+            doc_end = min(_end_row(doc), doc.start_point.row + _MAX_DOC_LINES - 1)
+            lines += self.source.lines[doc.start_point.row : doc_end + 1]
+            if doc_end < _end_row(doc):
+                lines.append(self.source.indent_of(doc_end) + ELISION)
+            end = _end_row(doc)
+        for member in members:
+            member_inner = self.definition(member) or member
+            member_body = self.body_of(member_inner)
+            member_end = self.signature_end_row(member_inner, member_body)
+            lines += self.source.lines[member_inner.start_point.row : member_end + 1]
+            if member_body is not None:
+                lines.append(self.elided(member_end + 1, member_body))
+        if not members and end < piece.end_row:
+            lines.append(self.elided(end + 1, body))
+        closing = self.source.lines[piece.end_row].strip()
+        if end < piece.end_row and closing in _CLOSERS:
+            lines.append(self.source.lines[piece.end_row])
+        return "\n".join(lines)
+
+    def code_skeleton(self, piece: Piece) -> str:
+        if piece.end_row - piece.start_row < 3:
+            return self.source.rows(piece.start_row, piece.end_row)
+        head = self.source.rows(piece.start_row, piece.start_row + 1)
+        return f"{head}\n{self.source.indent_of(piece.start_row)}{ELISION}"

@@ -1,0 +1,252 @@
+"""The build: discover → chunk → store lexical rows → fill vectors → maintain.
+
+Lexical rows are committed first, in batches, each batch one ``merge_insert`` that also
+drops the batch's files' stale chunks; vectors are filled after, from the embedding cache
+where possible and the model otherwise. A build killed anywhere leaves an index that the
+next build completes: a file's row in ``files`` is written only after its chunks.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from codeintel.indexer.chunking import ChunkLimits
+from codeintel.indexer.discover import candidate_paths, examine, read_file
+from codeintel.indexer.embed_cache import EmbeddingCache
+from codeintel.indexer.embed_text import embedding_text
+from codeintel.indexer.embedder import Embedder
+from codeintel.indexer.models import FileRecord, Skipped
+from codeintel.indexer.rows import Row, file_rows
+from codeintel.indexer.settings import IndexSettings
+from codeintel.indexer.store import Store
+
+WRITE_BATCH_ROWS = 8192  # chunk rows per commit: few versions, bounded memory
+_WORKER_BATCH_FILES = 48
+_PARALLEL_MIN_BYTES = 2_000_000  # below this, chunking inline beats starting workers
+
+
+class Progress(Protocol):
+    """How a build reports progress; front doors render it (bars on a TTY, lines elsewhere)."""
+
+    def phase(self, name: str, total: int) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class SilentProgress:
+    def phase(self, name: str, total: int) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class BuildReport:
+    files: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    pending: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    lexical_seconds: float = 0.0
+    embed_seconds: float = 0.0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    bytes_indexed: int = 0
+    invalid_utf8: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_files: list[Skipped] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "skipped_files"}
+        data["seconds"] = round(self.seconds, 3)
+        data["lexical_seconds"] = round(self.lexical_seconds, 3)
+        data["embed_seconds"] = round(self.embed_seconds, 3)
+        return data
+
+
+@dataclass
+class _Plan:
+    changed: list[tuple[FileRecord, str]]  # (record, text)
+    unchanged: int
+    deleted: list[str]
+    skipped: list[Skipped]
+    invalid_utf8: int
+
+
+def plan_changes(
+    root: Path, settings: IndexSettings, known: dict[str, tuple[str, int, float]]
+) -> _Plan:
+    """Compare the files on disk with the index; read only files whose size or mtime moved."""
+    changed: list[tuple[FileRecord, str]] = []
+    skipped: list[Skipped] = []
+    unchanged = invalid = 0
+    present: set[str] = set()
+    for path in candidate_paths(root, settings):
+        info, reason = examine(root, path, settings)
+        stored = known.get(path)
+        if (
+            info is not None
+            and not reason
+            and stored
+            and (stored[1], stored[2]) == (info.st_size, info.st_mtime)
+        ):
+            present.add(path)
+            unchanged += 1
+            continue
+        record, text, had_invalid = read_file(root, path, settings)
+        if record is None:
+            assert isinstance(text, Skipped)
+            skipped.append(text)
+            continue
+        assert isinstance(text, str)
+        present.add(path)
+        invalid += had_invalid
+        if stored and stored[0] == record.sha256 and stored[1:] == (record.size, record.mtime):
+            unchanged += 1
+        else:
+            changed.append((record, text))
+    deleted = sorted(set(known) - present)
+    return _Plan(changed, unchanged, deleted, skipped, invalid)
+
+
+def _chunk_all(
+    changed: list[tuple[FileRecord, str]],
+    encoding: str,
+    model_id: str,
+    limits: ChunkLimits,
+    workers: int,
+) -> Iterator[tuple[str, list[Row]]]:
+    """Chunk rows per file, in order; in worker processes when the work is large."""
+    items = [(record.path, record.language, text) for record, text in changed]
+    total_bytes = sum(record.size for record, _ in changed)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or total_bytes < _PARALLEL_MIN_BYTES:
+        for start in range(0, len(items), _WORKER_BATCH_FILES):
+            yield from file_rows(
+                items[start : start + _WORKER_BATCH_FILES], encoding, model_id, limits
+            )
+        return
+    batches = [
+        items[i : i + _WORKER_BATCH_FILES] for i in range(0, len(items), _WORKER_BATCH_FILES)
+    ]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(file_rows, batch, encoding, model_id, limits) for batch in batches]
+        for future in futures:
+            yield from future.result()
+
+
+class Builder:
+    """Runs one build of ``store`` from the files under ``root``."""
+
+    def __init__(
+        self,
+        root: Path,
+        store: Store,
+        settings: IndexSettings,
+        cache: EmbeddingCache,
+        progress: Progress,
+    ) -> None:
+        self.root = root
+        self.store = store
+        self.settings = settings
+        self.cache = cache
+        self.progress = progress
+        self.report = BuildReport()
+
+    def write_lexical(self) -> None:
+        started = time.perf_counter()
+        plan = plan_changes(self.root, self.settings, self.store.file_states())
+        report = self.report
+        report.changed, report.unchanged, report.deleted = (
+            len(plan.changed),
+            plan.unchanged,
+            len(plan.deleted),
+        )
+        report.skipped_files = plan.skipped
+        report.skipped = dict(Counter(item.reason.split(" (")[0] for item in plan.skipped))
+        report.invalid_utf8 = plan.invalid_utf8
+        report.bytes_indexed = sum(record.size for record, _ in plan.changed)
+        records = {record.path: record for record, _ in plan.changed}
+        limits = ChunkLimits(self.settings.max_chunk_chars, self.settings.window_lines)
+        self.progress.phase("chunking", len(plan.changed))
+        chunk_rows: list[Row] = []
+        file_rows_: list[dict[str, Any]] = []
+        rows_iter = _chunk_all(
+            plan.changed,
+            self.store.meta.encoding,
+            self.store.meta.embedder,
+            limits,
+            self.settings.workers,
+        )
+        for path, rows in rows_iter:
+            record = records[path]
+            chunk_rows += rows
+            file_rows_.append({**record.__dict__, "chunk_ids": [row["id"] for row in rows]})
+            self.progress.advance(1)
+            if len(chunk_rows) >= WRITE_BATCH_ROWS:
+                self._commit(chunk_rows, file_rows_)
+                chunk_rows, file_rows_ = [], []
+        self._commit(chunk_rows, file_rows_)
+        if plan.deleted:
+            self.store.delete_files(plan.deleted)
+        self.store.refresh_indexes()
+        report.lexical_seconds = time.perf_counter() - started
+
+    def _commit(self, chunk_rows: list[Row], file_rows_: list[dict[str, Any]]) -> None:
+        """Write one batch, taking vectors already in the embedding cache."""
+        if not file_rows_:
+            return
+        cached = self.cache.get_many([row["embed_key"] for row in chunk_rows])
+        for row in chunk_rows:
+            vector = cached.get(row["embed_key"])
+            if vector is not None:
+                row["vector"] = vector
+                self.report.reused += 1
+        self.store.replace_files(chunk_rows, file_rows_)
+
+    def embed_pending(self, embedder: Embedder, batch_size: int) -> None:
+        started = time.perf_counter()
+        columns = ["id", "path", "kind", "symbol", "signature", "text", "embed_key"]
+        pending = self.store.count("vector IS NULL")
+        self.progress.phase("embedding", pending)
+        for batch in self.store.pending(columns, batch_rows=max(batch_size * 8, 512)):
+            rows = batch.to_pylist()
+            keys = [row["embed_key"] for row in rows]
+            vectors = self.cache.get_many(keys)
+            missing = [row for row in rows if row["embed_key"] not in vectors]
+            self.report.reused += len(rows) - len(missing)
+            if missing:
+                texts = [
+                    embedding_text(r["path"], r["kind"], r["symbol"], r["signature"], r["text"])
+                    for r in missing
+                ]
+                computed = embedder.embed(texts)
+                fresh = {row["embed_key"]: computed[i] for i, row in enumerate(missing)}
+                self.cache.put_many(fresh)
+                vectors.update(fresh)
+                self.report.embedded += len(missing)
+            self.store.set_vectors(
+                [row["id"] for row in rows], np.stack([vectors[k] for k in keys])
+            )
+            self.progress.advance(len(rows))
+        self.report.embed_seconds = time.perf_counter() - started

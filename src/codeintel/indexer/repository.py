@@ -1,0 +1,103 @@
+"""A repository's index as one object: where it lives, building it, and its status."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from codeintel.errors import ConfigError
+from codeintel.indexer.discover import INDEX_DIR
+from codeintel.indexer.embed_cache import EmbeddingCache, default_cache_dir
+from codeintel.indexer.embedder import embedder_identity, load_embedder
+from codeintel.indexer.lock import writer_lock
+from codeintel.indexer.pipeline import Builder, BuildReport, Progress, SilentProgress
+from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.indexer.store import IndexMeta, Store, read_status
+
+
+class Repository:
+    def __init__(self, root: Path, index: IndexSettings, embed: EmbedSettings) -> None:
+        if not root.is_dir():
+            raise ConfigError(f"{root} is not a directory; pass the repository folder")
+        self.root = root.resolve()
+        self.index_settings = index
+        self.embed_settings = embed
+        self.index_dir = self.root / INDEX_DIR
+        self.uri = index.uri or str(self.index_dir / "db")
+
+    def _prepare_dir(self) -> None:
+        self.index_dir.mkdir(exist_ok=True)
+        ignore = self.index_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+
+    def _cache(self, dim: int) -> EmbeddingCache:
+        folder = (
+            Path(self.embed_settings.cache_dir)
+            if self.embed_settings.cache_dir
+            else default_cache_dir()
+        )
+        return EmbeddingCache(folder, dim)
+
+    def expected_meta(self) -> IndexMeta:
+        model_id, dim = embedder_identity(self.embed_settings)
+        return IndexMeta(embedder=model_id, dim=dim, encoding=self.index_settings.encoding)
+
+    def open_store(self, check: bool = True) -> Store:
+        """The index for reading; with ``check``, refused if the embedder settings changed."""
+        db = Store.connect(self.uri, self.index_settings.storage_options)
+        return Store.open(db, self.expected_meta() if check else None)
+
+    def build(
+        self, embed: bool = True, rebuild: bool = False, progress: Progress | None = None
+    ) -> BuildReport:
+        progress = progress or SilentProgress()
+        started = time.perf_counter()
+        self._prepare_dir()
+        lock_path = self.index_dir / "write.lock"
+        with writer_lock(lock_path, self.index_settings.lock_timeout, on_wait=progress.note):
+            expected = self.expected_meta()
+            db = Store.connect(self.uri, self.index_settings.storage_options)
+            if rebuild or not Store.exists(db):
+                store = Store.create(db, expected)
+            else:
+                store = Store.open(db, expected)
+            cache = self._cache(expected.dim)
+            try:
+                builder = Builder(self.root, store, self.index_settings, cache, progress)
+                builder.write_lexical()
+                if embed and store.count("vector IS NULL"):
+                    embedder = load_embedder(self.embed_settings)
+                    builder.embed_pending(embedder, self.embed_settings.batch_size)
+                progress.phase("compacting", 0)
+                store.compact()
+            finally:
+                cache.close()
+            report = builder.report
+            report.seconds = time.perf_counter() - started
+            summary = summarize(store)
+            report.files, report.chunks = summary["files"], summary["chunks"]
+            report.pending, report.languages = summary["pending"], summary["languages"]
+            return report
+
+    def status(self) -> dict[str, Any]:
+        """What the index holds, read with lance alone (no lancedb or model import: fast)."""
+        status = read_status(self.uri, self.index_settings.storage_options)
+        return {"root": str(self.root), "uri": self.uri, **status}
+
+
+def summarize(store: Store) -> dict[str, Any]:
+    chunks = store.count()
+    pending = store.count("vector IS NULL")
+    languages = (
+        store.chunks.to_lance().to_table(columns=["language"]).column("language").to_pylist()
+    )
+    return {
+        "files": int(store.files.count_rows()),
+        "chunks": chunks,
+        "embedded": chunks - pending,
+        "pending": pending,
+        "languages": dict(Counter(languages).most_common()),
+    }

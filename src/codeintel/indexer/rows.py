@@ -1,0 +1,44 @@
+"""Files → table rows: the pure, batchable step of a build (runs inline or in workers)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+from typing import Any
+
+from codeintel.indexer.chunking import ChunkLimits, chunk_file
+from codeintel.indexer.embed_cache import cache_key
+from codeintel.indexer.embed_text import embedding_text
+from codeintel.indexer.languages import BY_NAME
+from codeintel.indexer.models import Chunk
+from codeintel.indexer.terms import chunk_terms
+from codeintel.indexer.tokens import TokenCounter
+
+Row = dict[str, Any]
+
+
+@functools.lru_cache(maxsize=2)
+def _counter(encoding: str) -> TokenCounter:
+    return TokenCounter(encoding)
+
+
+def chunk_row(chunk: Chunk, model_id: str) -> Row:
+    row = asdict(chunk)
+    row["terms"] = chunk_terms(chunk.path, chunk.symbol, chunk.text)
+    row["embed_key"] = cache_key(
+        model_id, embedding_text(chunk.path, chunk.kind, chunk.symbol, chunk.signature, chunk.text)
+    )
+    row["vector"] = None
+    return row
+
+
+def file_rows(
+    items: list[tuple[str, str, str]], encoding: str, model_id: str, limits: ChunkLimits
+) -> list[tuple[str, list[Row]]]:
+    """For (path, language, text) items: (path, chunk rows) each, in the same order."""
+    counter = _counter(encoding)
+    out: list[tuple[str, list[Row]]] = []
+    for path, language, text in items:
+        chunks = chunk_file(path, text, BY_NAME[language], counter, limits)
+        out.append((path, [chunk_row(chunk, model_id) for chunk in chunks]))
+    return out

@@ -1,0 +1,267 @@
+"""The LanceDB tables of one repository's index, opened from one URI.
+
+Tables: ``chunks`` (one row per chunk, ``id`` is the key, ``vector`` null until embedded),
+``files`` (path → identity and chunk ids) and ``meta`` (schema version, embedder,
+tokenizer). Every write is a batched, idempotent ``merge_insert`` on the key, so a batch
+is one commit: readers see it whole or not at all, and a killed build leaves nothing
+half-written. Nothing here touches the local file system directly, so the same code runs
+against object storage given ``storage_options``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from codeintel.errors import IndexMismatch, NotIndexed
+
+if TYPE_CHECKING:
+    import numpy as np
+    from lancedb.db import DBConnection
+    from lancedb.table import Table
+
+SCHEMA_VERSION = "1"
+# Old versions stay this long, so a reader that opened one just before a build finishes
+# can complete its query; everything older is pruned by `compact`.
+KEEP_OLD_VERSIONS = timedelta(seconds=60)
+
+_CHUNK_FIELDS = [
+    ("id", pa.string()),
+    ("path", pa.string()),
+    ("language", pa.string()),
+    ("kind", pa.string()),
+    ("symbol", pa.string()),
+    ("parent", pa.string()),
+    ("start_line", pa.int32()),
+    ("end_line", pa.int32()),
+    ("start_byte", pa.int64()),
+    ("end_byte", pa.int64()),
+    ("text", pa.string()),
+    ("signature", pa.string()),
+    ("docstring", pa.string()),
+    ("skeleton", pa.string()),
+    ("defines", pa.list_(pa.string())),
+    ("references", pa.list_(pa.string())),
+    ("sha256", pa.string()),
+    ("tokens_full", pa.int32()),
+    ("tokens_skeleton", pa.int32()),
+    ("tokens_signature", pa.int32()),
+    ("terms", pa.string()),
+    ("embed_key", pa.string()),
+]
+
+FILES_SCHEMA = pa.schema(
+    [
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("language", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("size", pa.int64()),
+        pa.field("mtime", pa.float64()),
+        pa.field("chunk_ids", pa.list_(pa.string())),
+    ]
+)
+META_SCHEMA = pa.schema(
+    [pa.field("key", pa.string(), nullable=False), pa.field("value", pa.string())]
+)
+
+
+def chunks_schema(dim: int) -> pa.Schema:
+    fields = [pa.field(name, kind, nullable=name != "id") for name, kind in _CHUNK_FIELDS]
+    fields.append(pa.field("vector", pa.list_(pa.float32(), dim), nullable=True))
+    return pa.schema(fields)
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    embedder: str
+    dim: int
+    encoding: str
+    schema_version: str = SCHEMA_VERSION
+
+    def as_rows(self) -> list[dict[str, str]]:
+        return [
+            {"key": "schema_version", "value": self.schema_version},
+            {"key": "embedder", "value": self.embedder},
+            {"key": "dim", "value": str(self.dim)},
+            {"key": "encoding", "value": self.encoding},
+        ]
+
+
+def _sql_list(values: Sequence[str]) -> str:
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
+class Store:
+    """One repository's index. ``create`` makes the tables; ``open`` reads existing ones."""
+
+    def __init__(self, db: DBConnection, meta: IndexMeta) -> None:
+        self.db = db
+        self.meta = meta
+        self.chunks: Table = db.open_table("chunks")
+        self.files: Table = db.open_table("files")
+
+    @staticmethod
+    def connect(uri: str, storage_options: dict[str, str] | None = None) -> DBConnection:
+        import lancedb
+
+        return lancedb.connect(uri, storage_options=storage_options or None)
+
+    @classmethod
+    def exists(cls, db: DBConnection) -> bool:
+        return {"chunks", "files", "meta"} <= set(db.table_names())
+
+    @classmethod
+    def open(cls, db: DBConnection, expected: IndexMeta | None = None) -> Store:
+        """Open an index, refusing one whose schema or embedder differ from ``expected``."""
+        if not cls.exists(db):
+            raise NotIndexed("no index here yet; run `codeintel index build` first")
+        rows = db.open_table("meta").to_arrow().to_pylist()
+        stored = {row["key"]: row["value"] for row in rows}
+        meta = IndexMeta(
+            embedder=stored.get("embedder", "?"),
+            dim=int(stored.get("dim", "0")),
+            encoding=stored.get("encoding", "?"),
+            schema_version=stored.get("schema_version", "?"),
+        )
+        if meta.schema_version != SCHEMA_VERSION:
+            raise IndexMismatch(
+                f"index schema version {meta.schema_version} differs from this codeintel's "
+                f"{SCHEMA_VERSION}; run `codeintel index build --rebuild`"
+            )
+        if expected is not None and (meta.embedder, meta.dim) != (expected.embedder, expected.dim):
+            raise IndexMismatch(
+                f"index was embedded with {meta.embedder} (dim {meta.dim}) but embed.model is "
+                f"{expected.embedder} (dim {expected.dim}); run `codeintel index build --rebuild`"
+            )
+        if expected is not None and meta.encoding != expected.encoding:
+            raise IndexMismatch(
+                f"index counted tokens with {meta.encoding} but index.encoding is "
+                f"{expected.encoding}; run `codeintel index build --rebuild`"
+            )
+        return cls(db, meta)
+
+    @classmethod
+    def create(cls, db: DBConnection, meta: IndexMeta) -> Store:
+        """Create empty tables (replacing any old ones), meta written last."""
+        for name in ("meta", "chunks", "files"):
+            if name in db.table_names():
+                db.drop_table(name)
+        db.create_table("chunks", schema=chunks_schema(meta.dim))
+        db.create_table("files", schema=FILES_SCHEMA)
+        db.create_table("meta", data=pa.Table.from_pylist(meta.as_rows(), schema=META_SCHEMA))
+        return cls(db, meta)
+
+    # -- writes -------------------------------------------------------------------
+
+    def replace_files(
+        self, chunk_rows: list[dict[str, Any]], file_rows: list[dict[str, Any]]
+    ) -> None:
+        """Make the given files' chunks exactly ``chunk_rows`` (one commit), then record them."""
+        paths = [row["path"] for row in file_rows]
+        if not paths:
+            return
+        data = pa.Table.from_pylist(chunk_rows, schema=self.chunks.schema)
+        (
+            self.chunks.merge_insert("id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(f"path IN ({_sql_list(paths)})")
+            .execute(data, on_bad_vectors="null")
+        )
+        self.files.merge_insert(
+            "path"
+        ).when_matched_update_all().when_not_matched_insert_all().execute(
+            pa.Table.from_pylist(file_rows, schema=FILES_SCHEMA)
+        )
+
+    def delete_files(self, paths: Sequence[str]) -> None:
+        for start in range(0, len(paths), 500):
+            batch = _sql_list(paths[start : start + 500])
+            self.chunks.delete(f"path IN ({batch})")
+            self.files.delete(f"path IN ({batch})")
+
+    def set_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
+        data = pa.table(
+            {
+                "id": pa.array(ids, pa.string()),
+                "vector": pa.FixedSizeListArray.from_arrays(
+                    pa.array(vectors.reshape(-1), pa.float32()), self.meta.dim
+                ),
+            }
+        )
+        self.chunks.merge_insert("id").when_matched_update_all().execute(data)
+
+    # -- reads --------------------------------------------------------------------
+
+    def file_states(self) -> dict[str, tuple[str, int, float]]:
+        """path → (sha256, size, mtime) of every indexed file."""
+        table = self.files.to_arrow().select(["path", "sha256", "size", "mtime"])
+        return {
+            path: (sha, size, mtime)
+            for path, sha, size, mtime in zip(
+                *(table.column(i).to_pylist() for i in range(4)), strict=True
+            )
+        }
+
+    def pending(self, columns: list[str], batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
+        """Rows that have no vector yet."""
+        scanner = self.chunks.to_lance().scanner(
+            columns=columns, filter="vector IS NULL", batch_size=batch_rows
+        )
+        yield from scanner.to_batches()
+
+    def count(self, where: str | None = None) -> int:
+        return int(self.chunks.count_rows(where))
+
+    # -- maintenance ---------------------------------------------------------------
+
+    def refresh_indexes(self) -> None:
+        """Bring the full-text index up to date with every row (create it on first use)."""
+        from lancedb.index import FTS
+
+        names = {index.name for index in self.chunks.list_indices()}
+        if "terms_idx" in names:
+            self.chunks.optimize()
+        else:
+            self.chunks.create_index(
+                "terms", config=FTS(stem=True, remove_stop_words=False), name="terms_idx"
+            )
+
+    def compact(self) -> None:
+        """Merge small fragments and drop old versions (every batch write makes one)."""
+        for table in (self.chunks, self.files):
+            table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
+
+
+def read_status(uri: str, storage_options: dict[str, str] | None = None) -> dict[str, Any]:
+    """Counts and meta of an index through ``lance`` directly (LanceDB's import is slow)."""
+    import lance
+
+    def dataset(name: str) -> Any:
+        try:
+            return lance.dataset(
+                f"{uri.rstrip('/')}/{name}.lance", storage_options=storage_options or None
+            )
+        except (ValueError, OSError, FileNotFoundError) as exc:
+            raise NotIndexed(f"no index at {uri}; run `codeintel index build` first") from exc
+
+    meta = {row["key"]: row["value"] for row in dataset("meta").to_table().to_pylist()}
+    chunks = dataset("chunks")
+    total, pending = chunks.count_rows(), chunks.count_rows(filter="vector IS NULL")
+    languages = Counter(chunks.to_table(columns=["language"]).column("language").to_pylist())
+    return {
+        "files": dataset("files").count_rows(),
+        "chunks": total,
+        "embedded": total - pending,
+        "pending": pending,
+        "languages": dict(languages.most_common()),
+        "embedder": meta.get("embedder", "?"),
+        "dim": int(meta.get("dim", "0")),
+        "encoding": meta.get("encoding", "?"),
+        "schema_version": meta.get("schema_version", "?"),
+    }
