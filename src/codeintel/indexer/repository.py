@@ -10,7 +10,7 @@ from typing import Any
 from codeintel.errors import ConfigError
 from codeintel.indexer.discover import INDEX_DIR
 from codeintel.indexer.embed_cache import EmbeddingCache, default_cache_dir
-from codeintel.indexer.embedder import embedder_identity, load_embedder
+from codeintel.indexer.embedder import Embedder, embedder_identity, load_embedder
 from codeintel.indexer.lock import writer_lock
 from codeintel.indexer.pipeline import Builder, BuildReport, Progress, SilentProgress
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
@@ -51,8 +51,13 @@ class Repository:
         return Store.open(db, self.expected_meta() if check else None)
 
     def build(
-        self, embed: bool = True, rebuild: bool = False, progress: Progress | None = None
+        self,
+        embed: bool = True,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        embedder: Embedder | None = None,
     ) -> BuildReport:
+        """Bring the index up to date; ``embedder`` lets a long-lived caller reuse its model."""
         progress = progress or SilentProgress()
         started = time.perf_counter()
         self._prepare_dir()
@@ -69,7 +74,7 @@ class Repository:
                 builder = Builder(self.root, store, self.index_settings, cache, progress)
                 builder.write_lexical()
                 if embed and store.count("vector IS NULL"):
-                    embedder = load_embedder(self.embed_settings)
+                    embedder = embedder or load_embedder(self.embed_settings)
                     builder.embed_pending(embedder, self.embed_settings.batch_size)
                 progress.phase("compacting", 0)
                 store.compact()
