@@ -112,3 +112,57 @@ def index_status(path: Path, as_json: bool) -> None:
     click.echo(f"{status['root']}: {status['files']} files, {status['chunks']} chunks")
     click.echo(f"embedded {status['embedded']}, pending {status['pending']} ({status['embedder']})")
     click.echo(f"languages: {languages or 'none'}")
+
+
+@main.command()
+@click.argument("query")
+@click.option(
+    "--path",
+    "repo_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=".",
+    help="Repository folder (default: current).",
+)
+@click.option("--k", type=int, default=None, help="Number of results.")
+@click.option("--lang", default=None, help="Only chunks of this language (e.g. python).")
+@click.option("--glob", "path_glob", default=None, help="Only files matching this glob.")
+@click.option("--lexical", is_flag=True, help="Skip the vector signal (no model load: fast).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+def search(
+    query: str,
+    repo_path: Path,
+    k: int | None,
+    lang: str | None,
+    path_glob: str | None,
+    lexical: bool,
+    as_json: bool,
+) -> None:
+    """Find the code most relevant to QUERY."""
+    from codeintel.retrieval.search import Filters
+
+    searcher = _searcher(repo_path, lexical)
+    results = searcher.search(query, k=k, filters=Filters(lang, path_glob))
+    if as_json:
+        _emit_json({"results": [result.to_json() for result in results]})
+        return
+    for result in results:
+        chunk = result.chunk
+        signals = ",".join(result.signals)
+        click.echo(
+            f"{chunk.path}:{chunk.start_line}-{chunk.end_line}  {chunk.symbol or chunk.kind}"
+            f"  {result.score:.4f}  [{signals}]"
+        )
+
+
+def _searcher(repo_path: Path, lexical: bool) -> Any:
+    """A Searcher for the repository; the embedding model is loaded only when vectors exist."""
+    from codeintel.indexer.embedder import load_embedder
+    from codeintel.indexer.repository import Repository
+    from codeintel.retrieval.search import Searcher
+
+    settings = _settings(repo_path)
+    repo = Repository(repo_path, settings.index, settings.embed)
+    embedder = None
+    if not lexical and repo.status()["embedded"]:
+        embedder = load_embedder(settings.embed)
+    return Searcher(repo, settings.retrieval, embedder)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from codeintel.errors import ConfigError
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.retrieval.settings import RetrievalSettings
 
 CONFIG_FILE = "codeintel.toml"
 ENV_PREFIX = "CODEINTEL_"
@@ -29,6 +30,7 @@ class Settings(BaseModel):
 
     index: IndexSettings = Field(default_factory=IndexSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
 
 SECTIONS = tuple(Settings.model_fields)

@@ -1,0 +1,26 @@
+"""Weighted reciprocal rank fusion of ranked lists, remembering which signals found what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Fused:
+    id: str
+    score: float = 0.0
+    signals: dict[str, int] = field(default_factory=dict)  # signal → 1-based rank in it
+
+
+def reciprocal_rank_fusion(
+    ranked: dict[str, list[str]], weights: dict[str, float], k: float
+) -> list[Fused]:
+    """score(d) = Σ_s w_s / (k + rank_s(d)); ties broken by the number of signals."""
+    fused: dict[str, Fused] = {}
+    for signal, ids in ranked.items():
+        weight = weights.get(signal, 1.0)
+        for rank, chunk_id in enumerate(dict.fromkeys(ids), start=1):
+            hit = fused.setdefault(chunk_id, Fused(chunk_id))
+            hit.score += weight / (k + rank)
+            hit.signals[signal] = rank
+    return sorted(fused.values(), key=lambda h: (-h.score, -len(h.signals), h.id))

@@ -1,0 +1,104 @@
+"""The lexical signals: BM25 over code-aware terms, and exact identifier, path and line matches."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from codeintel.indexer.sql import sql_list, sql_string
+from codeintel.retrieval.query import Frame
+
+if TYPE_CHECKING:
+    from lancedb.table import Table
+
+_MAX_QUERY_CHARS = 4000  # long issue texts: the head carries the title and the trace
+
+
+def _and(*clauses: str | None) -> str | None:
+    parts = [f"({clause})" for clause in clauses if clause]
+    return " AND ".join(parts) or None
+
+
+class LexicalSignals:
+    def __init__(self, table: Table, paths: list[str]) -> None:
+        self.table = table
+        self.paths = paths  # every indexed file path
+
+    def bm25(self, terms: str, limit: int, where: str | None = None) -> list[tuple[str, float]]:
+        if not terms.strip():
+            return []
+        query = self.table.search(terms[:_MAX_QUERY_CHARS], query_type="fts", fts_columns="terms")
+        if where:
+            query = query.where(where, prefilter=True)
+        rows = query.limit(limit).select(["id", "_score"]).to_list()
+        return [(row["id"], float(row["_score"])) for row in rows]
+
+    def defining(
+        self, identifiers: list[str], dotted: list[str], limit: int, where: str | None = None
+    ) -> list[str]:
+        """Chunks that define a named identifier: dotted names (``Class.method``) first, then
+        by the position in the query of the first identifier each defines."""
+        exact: list[str] = []
+        if dotted:
+            symbols = " OR ".join(
+                f"symbol = {sql_string(d)} OR symbol LIKE {sql_string('%.' + d)}" for d in dotted
+            )
+            exact = self._ids(_and(symbols, where), limit)
+        if not identifiers:
+            return exact
+        clause = f"array_has_any(defines, [{sql_list(identifiers)}])"
+        rows = self._rows(self._ids(_and(clause, where), limit), ["id", "defines"])
+        position = {name: i for i, name in enumerate(identifiers)}
+
+        def first_named(row: dict[str, Any]) -> int:
+            return min((position.get(d, len(position)) for d in row["defines"] or []), default=0)
+
+        by_query_order = [row["id"] for row in sorted(rows, key=first_named)]
+        return list(dict.fromkeys(exact + by_query_order))[:limit]
+
+    def resolve_paths(self, mentioned: list[str]) -> list[str]:
+        """Indexed paths a mention refers to: exact, else the longest matching suffix."""
+        resolved: list[str] = []
+        for mention in mentioned:
+            parts = mention.replace("\\", "/").lstrip("./").split("/")
+            for start in range(len(parts)):
+                suffix = "/".join(parts[start:])
+                hits = [p for p in self.paths if p == suffix or p.endswith("/" + suffix)]
+                if hits:
+                    resolved += hits if len(hits) <= 3 else []
+                    break
+        return list(dict.fromkeys(resolved))
+
+    def in_files(
+        self, paths: list[str], terms: str, limit: int, where: str | None = None
+    ) -> list[str]:
+        """The chunks of named files, the ones matching the query's terms first."""
+        if not paths:
+            return []
+        in_paths = f"path IN ({sql_list(paths)})"
+        ranked = [chunk_id for chunk_id, _ in self.bm25(terms, limit, _and(in_paths, where))]
+        rest = self._ids(_and(in_paths, where), limit)
+        return list(dict.fromkeys(ranked + rest))[:limit]
+
+    def at_lines(self, frames: list[Frame], where: str | None = None) -> list[str]:
+        """Chunks holding the lines of stack-trace frames, innermost frame first."""
+        found: list[str] = []
+        for frame in reversed(frames):
+            for path in self.resolve_paths([frame.path]):
+                clause = (
+                    f"path = {sql_string(path)} AND start_line <= {frame.line} "
+                    f"AND end_line >= {frame.line}"
+                )
+                found += self._ids(_and(clause, where), 1)
+        return list(dict.fromkeys(found))
+
+    def _ids(self, where: str | None, limit: int) -> list[str]:
+        if not where:
+            return []
+        table = self.table.to_lance().to_table(columns=["id"], filter=where, limit=limit)
+        return [str(i) for i in table.column("id").to_pylist()]
+
+    def _rows(self, ids: list[str], columns: list[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        filter_ = f"id IN ({sql_list(ids)})"
+        return list(self.table.to_lance().to_table(columns=columns, filter=filter_).to_pylist())

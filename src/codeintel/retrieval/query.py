@@ -1,0 +1,86 @@
+"""Query understanding: the identifiers, file paths and stack-trace frames in a question.
+
+Issue reports name code exactly (``QuerySet.filter``, ``django/db/models/query.py``,
+``File "x.py", line 12, in save``); those become exact-match signals beside BM25.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from codeintel.indexer.languages import LANGUAGES
+from codeintel.indexer.terms import expand_terms
+
+_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([\w<>.]+))?')
+_GENERIC_FRAME = re.compile(r"([\w./\\-]+\.[A-Za-z]{1,5}):(\d+)(?::\d+)?")
+_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z][A-Za-z0-9]{0,5})(?![\w/])")
+_SOURCE_SUFFIXES = frozenset(
+    ext.lstrip(".") for spec in LANGUAGES for ext in spec.extensions
+) | frozenset("json yaml yml toml cfg ini txt html css xml sql proto gradle".split())
+_DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
+_WORD = re.compile(r"\b[A-Za-z_]\w*\b")
+_MAX_IDENTIFIERS = 40
+
+
+@dataclass(frozen=True)
+class Frame:
+    path: str
+    line: int
+    function: str = ""
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    identifiers: list[str] = field(default_factory=list)  # e.g. get_user, UserStore
+    dotted: list[str] = field(default_factory=list)  # e.g. UserStore.get_user
+    paths: list[str] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+
+    @property
+    def terms(self) -> str:
+        """The full-text query: the question plus the words of its identifiers."""
+        return expand_terms(self.text)
+
+
+def _looks_like_code(word: str) -> bool:
+    """snake_case, camelCase, CapWords with an inner capital, or dunder names."""
+    core = word.strip("_")
+    if not core:
+        return False
+    if "_" in core or word.startswith("__"):
+        return True
+    return any(c.isupper() for c in core[1:]) and any(c.islower() for c in core)
+
+
+def _is_source_path(candidate: str) -> bool:
+    """``a/b.py`` or ``b.py`` name files; ``QuerySet.filter`` and ``x.com`` do not."""
+    suffix = candidate.rsplit(".", 1)[-1]
+    return suffix in _SOURCE_SUFFIXES or ("/" in candidate and suffix.isalpha())
+
+
+def parse_query(text: str) -> ParsedQuery:
+    frames = [Frame(p, int(line), fn or "") for p, line, fn in _PY_FRAME.findall(text)]
+    frames += [
+        Frame(p, int(line)) for p, line in _GENERIC_FRAME.findall(text) if not p.endswith(".py")
+    ]
+    paths = [p for p in dict.fromkeys(_PATH.findall(text)) if _is_source_path(p)]
+    dotted = [
+        d
+        for d in dict.fromkeys(_DOTTED.findall(text))
+        if d.rsplit(".", 1)[-1] not in _SOURCE_SUFFIXES and not any(d in p for p in paths)
+    ]
+    words = dict.fromkeys(w for w in _WORD.findall(text) if _looks_like_code(w))
+    for name in dotted:
+        words.update(dict.fromkeys(part for part in name.split(".") if _looks_like_code(part)))
+    for frame in frames:
+        if frame.function and not frame.function.startswith("<"):
+            words[frame.function] = None
+    return ParsedQuery(
+        text=text,
+        identifiers=list(words)[:_MAX_IDENTIFIERS],
+        dotted=dotted[:_MAX_IDENTIFIERS],
+        paths=paths[:_MAX_IDENTIFIERS],
+        frames=frames[-_MAX_IDENTIFIERS:],
+    )

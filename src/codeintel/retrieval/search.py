@@ -1,0 +1,172 @@
+"""Hybrid search: BM25, vectors, exact identifier/path/frame matches and the symbol graph,
+fused into one ranking where every result says which signals found it."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from codeintel.indexer.embedder import Embedder
+from codeintel.indexer.models import Chunk
+from codeintel.indexer.repository import Repository
+from codeintel.indexer.sql import sql_list, sql_string
+from codeintel.retrieval.freshness import Remapper, refresh_lexical, stale_paths
+from codeintel.retrieval.fusion import Fused, reciprocal_rank_fusion
+from codeintel.retrieval.graph import SymbolGraph
+from codeintel.retrieval.lexical import LexicalSignals
+from codeintel.retrieval.query import ParsedQuery, parse_query
+from codeintel.retrieval.settings import RetrievalSettings
+from codeintel.retrieval.vector import VectorSignal
+
+if TYPE_CHECKING:
+    from codeintel.indexer.store import Store
+
+_CHUNK_FIELDS = [f.name for f in fields(Chunk)]
+
+
+@dataclass
+class SearchResult:
+    chunk: Chunk
+    score: float
+    signals: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "path": c.path,
+            "start_line": c.start_line,
+            "end_line": c.end_line,
+            "symbol": c.symbol,
+            "kind": c.kind,
+            "score": round(self.score, 6),
+            "signals": self.signals,
+        }
+
+
+@dataclass(frozen=True)
+class Filters:
+    language: str | None = None
+    path_glob: str | None = None
+
+    def allows(self, path: str, language: str) -> bool:
+        if self.language and language != self.language:
+            return False
+        return not self.path_glob or fnmatch.fnmatchcase(path, self.path_glob)
+
+
+class Searcher:
+    """Answers queries against one repository's index; keep it to reuse loaded state."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        settings: RetrievalSettings | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.repo = repo
+        self.settings = settings or RetrievalSettings()
+        self.embedder = embedder
+        self.remapper: Remapper | None = None
+        store = repo.open_store(check=embedder is not None)
+        if self.settings.freshness:
+            stale = stale_paths(repo, store.file_states())
+            if stale and refresh_lexical(repo):
+                store = repo.open_store(check=False)
+            elif stale:
+                self.remapper = Remapper(repo, set(stale))
+        self._open(store)
+
+    def _open(self, store: Store) -> None:
+        self.store = store
+        files = store.files.to_arrow().select(["path", "language"]).to_pylist()
+        self.languages = {row["path"]: row["language"] for row in files}
+        self.lexical = LexicalSignals(store.chunks, sorted(self.languages))
+        self.vector = VectorSignal(store.chunks, self.settings.ann_min_rows)
+        self.graph = SymbolGraph(store.chunks)
+
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None
+    ) -> list[SearchResult]:
+        """The ``k`` best chunks for ``query``, best first."""
+        k = k or self.settings.k
+        filters = filters or Filters()
+        parsed = parse_query(query)
+        ranked = self._signals(parsed, filters)
+        weights = self._weights()
+        fused = reciprocal_rank_fusion(ranked, weights, self.settings.rrf_k)
+        if self.settings.graph_seeds and self.settings.weight_graph > 0:
+            seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
+            allowed = self._allowed_paths(filters)
+            ranked["graph"] = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)][
+                : self.settings.candidates
+            ]
+            fused = reciprocal_rank_fusion(ranked, weights, self.settings.rrf_k)
+            if allowed is not None:
+                fused = self._keep_allowed(fused, allowed)
+        return self._results(fused, k)
+
+    def _weights(self) -> dict[str, float]:
+        s = self.settings
+        return {
+            "bm25": s.weight_bm25,
+            "vector": s.weight_vector,
+            "symbol": s.weight_symbol,
+            "path": s.weight_path,
+            "frame": s.weight_frame,
+            "graph": s.weight_graph,
+        }
+
+    def _where(self, filters: Filters) -> str | None:
+        clauses = []
+        if filters.language:
+            clauses.append(f"language = {sql_string(filters.language)}")
+        allowed = self._allowed_paths(filters)
+        if filters.path_glob and allowed is not None:
+            clauses.append(f"path IN ({sql_list(sorted(allowed)) or sql_string('')})")
+        return " AND ".join(clauses) or None
+
+    def _allowed_paths(self, filters: Filters) -> set[str] | None:
+        if not filters.language and not filters.path_glob:
+            return None
+        return {p for p, lang in self.languages.items() if filters.allows(p, lang)}
+
+    def _signals(self, parsed: ParsedQuery, filters: Filters) -> dict[str, list[str]]:
+        n = self.settings.candidates
+        where = self._where(filters)
+        lexical = self.lexical
+        ranked = {
+            "bm25": [chunk_id for chunk_id, _ in lexical.bm25(parsed.terms, n, where)],
+            "symbol": lexical.defining(parsed.identifiers, parsed.dotted, n, where),
+            "path": lexical.in_files(lexical.resolve_paths(parsed.paths), parsed.terms, n, where),
+            "frame": lexical.at_lines(parsed.frames, where),
+        }
+        if self.embedder is not None:
+            query_vector = self.embedder.embed([parsed.text])[0]
+            allowed = self._allowed_paths(filters)
+            ranked["vector"] = [cid for cid, _ in self.vector.search(query_vector, n, allowed)]
+        return {signal: ids for signal, ids in ranked.items() if ids}
+
+    def _keep_allowed(self, fused: list[Fused], allowed: set[str]) -> list[Fused]:
+        rows = self._fetch([hit.id for hit in fused])
+        return [hit for hit in fused if hit.id in rows and rows[hit.id].path in allowed]
+
+    def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        table = self.store.chunks.to_lance().to_table(
+            columns=_CHUNK_FIELDS, filter=f"id IN ({sql_list(ids)})"
+        )
+        return {row["id"]: Chunk(**row) for row in table.to_pylist()}
+
+    def _results(self, fused: list[Fused], k: int) -> list[SearchResult]:
+        results: list[SearchResult] = []
+        window = fused[: k * 2 if self.remapper else k]
+        chunks = self._fetch([hit.id for hit in window])
+        for hit in window:
+            chunk = chunks.get(hit.id)
+            if chunk is not None and self.remapper is not None:
+                chunk = self.remapper.current(chunk)
+            if chunk is not None:
+                results.append(SearchResult(chunk, hit.score, hit.signals))
+        return results[:k]

@@ -1,0 +1,24 @@
+"""The retrieval settings section: how many candidates each signal brings, and fusion weights."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetrievalSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    k: int = Field(10, ge=1, description="results shown by `search`")
+    candidates: int = Field(100, ge=1, description="candidates each signal contributes")
+    rrf_k: float = Field(60.0, gt=0, description="reciprocal rank fusion constant")
+    weight_bm25: float = Field(1.0, ge=0)
+    weight_vector: float = Field(1.0, ge=0)
+    weight_symbol: float = Field(1.5, ge=0, description="chunks defining a named identifier")
+    weight_path: float = Field(1.0, ge=0, description="chunks of files the query names")
+    weight_frame: float = Field(2.0, ge=0, description="chunks holding stack-trace lines")
+    weight_graph: float = Field(0.6, ge=0, description="symbol-graph neighbours of top hits")
+    graph_seeds: int = Field(10, ge=0, description="top hits the symbol graph expands from")
+    ann_min_rows: int = Field(
+        200_000, ge=1, description="vector search uses the ANN index from this many rows"
+    )
+    freshness: bool = Field(True, description="re-chunk files changed since the last build")

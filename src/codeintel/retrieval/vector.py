@@ -1,0 +1,72 @@
+"""Nearest neighbours of the query embedding.
+
+Exact search in numpy over the stored vectors (a 50k×384 matrix product takes a few ms,
+where LanceDB's brute force scan takes far longer); past ``ann_min_rows`` rows, LanceDB's
+ANN index with a refine step, when the build has made one. Unembedded chunks are simply not
+here: the lexical signals still find them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+
+from codeintel.indexer.sql import sql_list
+
+if TYPE_CHECKING:
+    from lancedb.query import LanceVectorQueryBuilder
+    from lancedb.table import Table
+    from numpy.typing import NDArray
+
+_REFINE_FACTOR = 10
+
+
+class VectorSignal:
+    def __init__(self, table: Table, ann_min_rows: int) -> None:
+        self.table = table
+        self.use_ann = table.count_rows() >= ann_min_rows and any(
+            index.index_type.startswith("IVF") for index in table.list_indices()
+        )
+        self._ids: list[str] = []
+        self._paths: NDArray[np.str_] = np.array([], dtype=str)
+        self._matrix: NDArray[np.float32] | None = None
+
+    def _load(self) -> NDArray[np.float32]:
+        if self._matrix is None:
+            data = self.table.to_lance().to_table(
+                columns=["id", "path", "vector"], filter="vector IS NOT NULL"
+            )
+            self._ids = [str(i) for i in data.column("id").to_pylist()]
+            self._paths = np.array(data.column("path").to_pylist(), dtype=str)
+            flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            dim = max(1, flat.size // max(1, len(self._ids)))
+            self._matrix = np.ascontiguousarray(flat.reshape(len(self._ids), dim), dtype=np.float32)
+        return self._matrix
+
+    def search(
+        self, query: NDArray[np.float32], limit: int, allowed_paths: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(id, cosine similarity) best first; ``allowed_paths`` restricts the files."""
+        if self.use_ann:
+            return self._search_ann(query, limit, allowed_paths)
+        matrix = self._load()
+        if not len(self._ids):
+            return []
+        scores = matrix @ query.astype(np.float32)
+        if allowed_paths is not None:
+            scores = np.where(np.isin(self._paths, list(allowed_paths)), scores, -np.inf)
+        top = min(limit, len(scores))
+        best = np.argpartition(-scores, top - 1)[:top]
+        best = best[np.argsort(-scores[best])]
+        return [(self._ids[i], float(scores[i])) for i in best if np.isfinite(scores[i])]
+
+    def _search_ann(
+        self, query: NDArray[np.float32], limit: int, allowed_paths: set[str] | None
+    ) -> list[tuple[str, float]]:
+        builder = cast("LanceVectorQueryBuilder", self.table.search(query))
+        search = builder.distance_type("cosine").refine_factor(_REFINE_FACTOR)
+        if allowed_paths is not None:
+            search = search.where(f"path IN ({sql_list(allowed_paths)})", prefilter=True)
+        rows = search.limit(limit).select(["id", "_distance"]).to_list()
+        return [(row["id"], 1.0 - float(row["_distance"])) for row in rows]
