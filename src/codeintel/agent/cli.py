@@ -13,6 +13,7 @@ import click
 from codeintel.agent.progress import TerminalProgress
 from codeintel.agent.settings import Settings, load_settings
 from codeintel.errors import CodeintelError
+from codeintel.indexer.tokens import ENCODINGS, encoding_for_model
 
 
 class _Group(click.Group):
@@ -166,3 +167,64 @@ def _searcher(repo_path: Path, lexical: bool) -> Any:
     if not lexical and repo.status()["embedded"]:
         embedder = load_embedder(settings.embed)
     return Searcher(repo, settings.retrieval, embedder)
+
+
+@main.command()
+@click.argument("query")
+@click.option(
+    "--budget",
+    type=click.IntRange(min=0),
+    default=8000,
+    show_default=True,
+    help="Token budget of the context.",
+)
+@click.option(
+    "--path",
+    "repo_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=".",
+    help="Repository folder (default: current).",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(ENCODINGS),
+    default=None,
+    help="Tokenizer (default: the one for --llm, else cl100k_base).",
+)
+@click.option("--llm", "llm_model", default=None, help="LLM name whose tokenizer to count with.")
+@click.option(
+    "--candidates",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Retrieved chunks the packer chooses from.",
+)
+@click.option("--lexical", is_flag=True, help="Skip the vector signal (no model load: fast).")
+@click.option("--json", "as_json", is_flag=True, help="Print the context contract as JSON.")
+def context(
+    query: str,
+    budget: int,
+    repo_path: Path,
+    encoding: str | None,
+    llm_model: str | None,
+    candidates: int,
+    lexical: bool,
+    as_json: bool,
+) -> None:
+    """Build the most useful context for QUERY within --budget tokens."""
+    from codeintel.agent.context import Candidate, build_context
+    from codeintel.indexer.tokens import TokenCounter
+
+    counter = TokenCounter(
+        encoding or (encoding_for_model(llm_model) if llm_model else "cl100k_base")
+    )
+    results = _searcher(repo_path, lexical).search(query, k=candidates)
+    packed = build_context([Candidate(r.chunk, r.score) for r in results], budget, counter)
+    if as_json:
+        _emit_json(packed.to_json())
+        return
+    click.echo(packed.text)
+    click.echo(
+        f"-- {packed.tokens}/{budget} tokens ({packed.encoding}), {len(packed.items)} items",
+        err=True,
+    )
