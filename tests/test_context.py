@@ -203,6 +203,15 @@ def test_a_view_identical_to_another_is_not_offered() -> None:
     assert len(solver_groups([Candidate(tiny, 1.0)], COUNTER)[0]) == 1
 
 
+def test_parts_of_a_split_function_offer_their_shared_skeleton_once() -> None:
+    shared = "def f(arg):\n    ...\n"
+    first = chunk("a.py", 1, body("f", 20), skeleton=shared)
+    second = chunk("a.py", 22, [f"    tail_{i} = {i}" for i in range(20)], skeleton=shared)
+    second.signature = first.signature
+    groups = solver_groups([Candidate(first, 0.9), Candidate(second, 0.8)], COUNTER)
+    assert [len(group) for group in groups] == [3, 1]  # the second keeps only its full view
+
+
 def class_with_method() -> tuple[Chunk, Chunk]:
     members = [f"    def m{i}(self):" for i in range(8)]
     lines = ["class Big:"] + [line for m in members for line in (m, "        pass")]

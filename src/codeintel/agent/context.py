@@ -142,7 +142,8 @@ def _groups(items: Sequence[_Item]) -> list[list[Option]]:
 def _items(
     candidates: Sequence[Candidate], counter: TokenCounter, settings: PackSettings
 ) -> list[_Item]:
-    return [_item(candidate, counter, settings) for candidate in _unique(candidates)]
+    offered: set[tuple[str, str]] = set()  # (path, body) of skeletons/signatures already offered
+    return [_item(candidate, counter, settings, offered) for candidate in _unique(candidates)]
 
 
 def _unique(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -158,12 +159,22 @@ def _unique(candidates: Sequence[Candidate]) -> list[Candidate]:
     return unique
 
 
-def _item(candidate: Candidate, counter: TokenCounter, settings: PackSettings) -> _Item:
-    """The candidate's non-empty views, each once (a view repeating the text of a more
-    useful one is skipped)."""
+def _item(
+    candidate: Candidate,
+    counter: TokenCounter,
+    settings: PackSettings,
+    offered: set[tuple[str, str]],
+) -> _Item:
+    """The candidate's non-empty views, each once: a view repeating the text of a more useful
+    one is skipped, and so is a reduced view a more relevant candidate of the same file
+    already offers (the parts of a split function share one skeleton and signature)."""
     views: list[_View] = []
     for view in sorted(VIEWS, key=settings.utility, reverse=True):
         piece = chunk_piece(candidate.chunk, view, candidate.score, settings.line_numbers)
+        key = (candidate.chunk.path, piece.body)
+        if view != "full" and key in offered:
+            continue
+        offered.add(key)
         if piece.body.strip() and all(piece.body != kept.piece.body for kept in views):
             value = candidate.score * settings.utility(view)
             views.append(_View(piece, Option(cost(piece, counter), value)))
