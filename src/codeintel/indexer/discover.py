@@ -9,6 +9,7 @@ lockfiles, minified and generated files are skipped with a reason.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -185,49 +186,122 @@ def _skip_reason_by_content(path: str, data: bytes) -> str | None:
     return None
 
 
+VANISHED = "vanished"  # listed, then gone before it was read: absent, not a skip
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class FileReader:
+    """Stats and reads candidates of one root, never through a link and never outside it.
+
+    A listed path can go through a folder that became a symlink since git recorded it,
+    and a file can be swapped for a link or a FIFO between listing and reading: the parent
+    folders are checked once per build, and the file is opened without following links or
+    blocking, then checked again on the open descriptor.
+    """
+
+    def __init__(self, root: Path, settings: IndexSettings) -> None:
+        self.root = root
+        self.settings = settings
+        self._real_root = os.path.realpath(root)
+        self._folders: dict[str, str | None] = {".": None}  # folder → why it is refused
+
+    def _folder_refusal(self, folder: str) -> str | None:
+        if folder not in self._folders:
+            literal = os.path.join(self._real_root, folder)
+            inside = os.path.realpath(literal) == literal
+            self._folders[folder] = None if inside else f"symlink (folder {folder})"
+        return self._folders[folder]
+
+    def examine(self, path: str) -> tuple[os.stat_result | None, str | None]:
+        """Stat a candidate: (info, None) to read, else (None or info, why it is skipped)."""
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "name is not valid UTF-8"
+        refused = self._folder_refusal(str(PurePosixPath(path).parent))
+        if refused:
+            return None, refused
+        try:
+            info = os.lstat(self.root / path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None, VANISHED
+        except OSError as exc:
+            return None, f"unreadable ({exc.strerror or exc})"
+        reason = self._type_or_size(info)
+        return (None, reason) if reason else (info, _skip_reason_by_name(path))
+
+    def _type_or_size(self, info: os.stat_result) -> str | None:
+        if stat.S_ISLNK(info.st_mode):
+            return "symlink"
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if info.st_size > self.settings.max_file_bytes:
+            return f"over {self.settings.max_file_bytes} bytes"
+        return None
+
+    def _read_bytes(self, path: str) -> tuple[os.stat_result, bytes] | str:
+        """The file's stat and bytes, read from one descriptor; or why not."""
+        try:
+            handle = os.open(self.root / path, _OPEN_FLAGS)
+        except (FileNotFoundError, NotADirectoryError):
+            return VANISHED
+        except OSError as exc:
+            return "symlink" if exc.errno == errno.ELOOP else f"unreadable ({exc.strerror})"
+        try:
+            info = os.fstat(handle)
+            reason = self._type_or_size(info)
+            if reason:
+                return reason
+            limit = self.settings.max_file_bytes + 1
+            parts, size = [], 0
+            while size < limit and (part := os.read(handle, min(limit - size, 1 << 20))):
+                parts.append(part)
+                size += len(part)
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
+        finally:
+            os.close(handle)
+        if size >= limit:  # grew past the cap while being read
+            return f"over {self.settings.max_file_bytes} bytes"
+        return info, b"".join(parts)
+
+    def read(self, path: str) -> tuple[FileRecord | None, str | Skipped, bool]:
+        """(record, text, had invalid UTF-8) for a file, or (None, Skipped, False)."""
+        info, reason = self.examine(path)
+        if info is None or reason:
+            return None, Skipped(path, reason or "unreadable"), False
+        read = self._read_bytes(path)
+        if isinstance(read, str):
+            return None, Skipped(path, read), False
+        info, data = read
+        reason = _skip_reason_by_content(path, data)
+        if reason:
+            return None, Skipped(path, reason), False
+        try:
+            text, invalid = data.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text, invalid = data.decode("utf-8", errors="replace"), True
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        record = FileRecord(
+            path=path,
+            language=language_for(path).name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            mtime=info.st_mtime,
+        )
+        return record, text, invalid
+
+
 def examine(
     root: Path, path: str, settings: IndexSettings
 ) -> tuple[os.stat_result | None, str | None]:
-    """Stat a candidate, refusing symlinks and anything that is not a regular file."""
-    full = root / path
-    try:
-        info = full.lstat()
-    except OSError as exc:
-        return None, f"unreadable ({exc.strerror or exc})"
-    if stat.S_ISLNK(info.st_mode):
-        return None, "symlink"
-    if not stat.S_ISREG(info.st_mode):
-        return None, "not a regular file"
-    if info.st_size > settings.max_file_bytes:
-        return None, f"over {settings.max_file_bytes} bytes"
-    return info, _skip_reason_by_name(path)
+    """One-off ``FileReader.examine``; a build keeps one reader for all its files."""
+    return FileReader(root, settings).examine(path)
 
 
 def read_file(
     root: Path, path: str, settings: IndexSettings
 ) -> tuple[FileRecord | None, str | Skipped, bool]:
-    """(record, text, had invalid UTF-8) for a file, or (None, Skipped, False)."""
-    info, reason = examine(root, path, settings)
-    if info is None or reason:
-        return None, Skipped(path, reason or "unreadable"), False
-    try:
-        data = (root / path).read_bytes()
-    except OSError as exc:
-        return None, Skipped(path, f"unreadable ({exc.strerror or exc})"), False
-    reason = _skip_reason_by_content(path, data)
-    if reason:
-        return None, Skipped(path, reason), False
-    try:
-        text, invalid = data.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, invalid = data.decode("utf-8", errors="replace"), True
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    record = FileRecord(
-        path=path,
-        language=language_for(path).name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        mtime=info.st_mtime,
-    )
-    return record, text, invalid
+    """One-off ``FileReader.read``; a build keeps one reader for all its files."""
+    return FileReader(root, settings).read(path)

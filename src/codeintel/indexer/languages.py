@@ -2,7 +2,8 @@
 
 Adding a language is one ``LanguageSpec`` entry in ``LANGUAGES``. ``definitions`` maps a
 tree-sitter node type to the chunk kind it yields; ``containers`` are the definition types
-whose members are chunked one by one (classes, impls, namespaces).
+whose members are chunked one by one (classes, impls, namespaces). Everything a language
+needs beyond the generic chunker is data here, never a branch on its name.
 """
 
 from __future__ import annotations
@@ -24,13 +25,40 @@ class LanguageSpec:
     containers: frozenset[str] = frozenset()
     filenames: tuple[str, ...] = ()
     comment_types: frozenset[str] = frozenset({"comment"})
-    # Node types that wrap a definition (decorators, export, templates): the chunk spans
-    # the wrapper, the kind comes from the wrapped definition.
+    # Node types that wrap a definition (decorators, export, templates, `const f = ...`):
+    # the chunk spans the wrapper, the kind comes from the wrapped definition.
     wrappers: frozenset[str] = frozenset()
+    # Definitions without a name of their own (`const f = () => {}`): they are named by
+    # the declaration wrapping them, and their signature starts there.
+    anonymous: frozenset[str] = frozenset()
+    # Siblings that attach to the next definition like its comments (Rust `#[...]`).
+    attributes: frozenset[str] = frozenset()
+    # The field holding a definition's name where it is not ``name`` (Rust `impl T for U`).
+    name_fields: dict[str, str] = field(default_factory=dict)
+    # Name nodes that carry their owner (C++ `A::g`): the owner joins the symbol path.
+    qualified_names: frozenset[str] = frozenset()
+    # Keyword tokens that refine a definition's kind (Swift parses `struct` and
+    # `extension` as class_declaration).
+    keyword_kinds: dict[str, str] = field(default_factory=dict)
     python_docstrings: bool = False
 
 
 _C_FAMILY_COMMENTS = frozenset({"comment"})
+# `const f = () => {}`, `export const f = function () {}`, class fields holding functions.
+_JS_FUNCTION_VALUES = {
+    "arrow_function": "function",
+    "function_expression": "function",
+    "generator_function": "function",
+}
+_JS_VALUE_WRAPPERS = frozenset(
+    {
+        "lexical_declaration",
+        "variable_declaration",
+        "variable_declarator",
+        "field_definition",
+        "public_field_definition",
+    }
+)
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
@@ -51,9 +79,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             "generator_function_declaration": "function",
             "class_declaration": "class",
             "method_definition": "method",
+            **_JS_FUNCTION_VALUES,
         },
         containers=frozenset({"class_declaration"}),
-        wrappers=frozenset({"export_statement"}),
+        wrappers=frozenset({"export_statement", *_JS_VALUE_WRAPPERS}),
+        anonymous=frozenset(_JS_FUNCTION_VALUES),
     ),
     *(
         LanguageSpec(
@@ -71,11 +101,13 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
                 "type_alias_declaration": "type",
                 "internal_module": "namespace",
                 "module": "namespace",
+                **_JS_FUNCTION_VALUES,
             },
             containers=frozenset(
                 {"class_declaration", "abstract_class_declaration", "internal_module", "module"}
             ),
-            wrappers=frozenset({"export_statement", "ambient_declaration"}),
+            wrappers=frozenset({"export_statement", "ambient_declaration", *_JS_VALUE_WRAPPERS}),
+            anonymous=frozenset(_JS_FUNCTION_VALUES),
         )
         for name, extensions in (("typescript", (".ts", ".mts", ".cts")), ("tsx", (".tsx",)))
     ),
@@ -86,8 +118,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         definitions={
             "function_declaration": "function",
             "method_declaration": "method",
-            "type_declaration": "type",
+            "type_spec": "type",
+            "type_alias": "type",
         },
+        wrappers=frozenset({"type_declaration"}),
     ),
     LanguageSpec(
         name="rust",
@@ -107,6 +141,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         },
         containers=frozenset({"impl_item", "trait_item", "mod_item"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
+        attributes=frozenset({"attribute_item"}),
+        name_fields={"impl_item": "type"},
     ),
     LanguageSpec(
         name="java",
@@ -135,6 +171,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             "struct_specifier": "struct",
             "enum_specifier": "enum",
             "union_specifier": "struct",
+            "type_definition": "type",
         },
         comment_types=_C_FAMILY_COMMENTS,
     ),
@@ -152,6 +189,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         },
         containers=frozenset({"class_specifier", "struct_specifier", "namespace_definition"}),
         wrappers=frozenset({"template_declaration"}),
+        qualified_names=frozenset({"qualified_identifier"}),
         comment_types=_C_FAMILY_COMMENTS,
     ),
     LanguageSpec(
@@ -216,8 +254,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             "function_declaration": "function",
             "class_declaration": "class",
             "object_declaration": "class",
+            "companion_object": "class",
         },
-        containers=frozenset({"class_declaration", "object_declaration"}),
+        containers=frozenset({"class_declaration", "object_declaration", "companion_object"}),
+        keyword_kinds={"interface": "interface"},
         comment_types=frozenset({"comment", "line_comment", "multiline_comment"}),
     ),
     LanguageSpec(
@@ -228,9 +268,17 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             "function_declaration": "function",
             "class_declaration": "class",
             "protocol_declaration": "interface",
+            "protocol_function_declaration": "method",
             "init_declaration": "method",
+            "deinit_declaration": "method",
         },
         containers=frozenset({"class_declaration", "protocol_declaration"}),
+        keyword_kinds={
+            "struct": "struct",
+            "enum": "enum",
+            "extension": "extension",
+            "actor": "class",
+        },
         comment_types=frozenset({"comment", "multiline_comment"}),
     ),
     LanguageSpec(

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from codeintel.indexer.chunking import ChunkLimits
-from codeintel.indexer.discover import candidate_paths, examine, read_file
+from codeintel.indexer.discover import VANISHED, FileReader, candidate_paths
 from codeintel.indexer.embed_cache import EmbeddingCache
 from codeintel.indexer.embed_text import embedding_text
 from codeintel.indexer.embedder import Embedder
@@ -86,6 +86,7 @@ class BuildReport:
 @dataclass
 class _Plan:
     changed: list[tuple[FileRecord, str]]  # (record, text)
+    touched: list[FileRecord]  # same content, new mtime: only the files row moves
     unchanged: int
     deleted: list[str]
     skipped: list[Skipped]
@@ -97,11 +98,13 @@ def plan_changes(
 ) -> _Plan:
     """Compare the files on disk with the index; read only files whose size or mtime moved."""
     changed: list[tuple[FileRecord, str]] = []
+    touched: list[FileRecord] = []
     skipped: list[Skipped] = []
     unchanged = invalid = 0
     present: set[str] = set()
+    reader = FileReader(root, settings)
     for path in candidate_paths(root, settings):
-        info, reason = examine(root, path, settings)
+        info, reason = reader.examine(path)
         stored = known.get(path)
         if (
             info is not None
@@ -112,20 +115,23 @@ def plan_changes(
             present.add(path)
             unchanged += 1
             continue
-        record, text, had_invalid = read_file(root, path, settings)
+        record, text, had_invalid = reader.read(path)
         if record is None:
             assert isinstance(text, Skipped)
-            skipped.append(text)
+            if text.reason != VANISHED:
+                skipped.append(text)
             continue
         assert isinstance(text, str)
         present.add(path)
         invalid += had_invalid
-        if stored and stored[0] == record.sha256 and stored[1:] == (record.size, record.mtime):
+        if stored and stored[0] == record.sha256:
             unchanged += 1
+            if stored[1:] != (record.size, record.mtime):
+                touched.append(record)
         else:
             changed.append((record, text))
     deleted = sorted(set(known) - present)
-    return _Plan(changed, unchanged, deleted, skipped, invalid)
+    return _Plan(changed, touched, unchanged, deleted, skipped, invalid)
 
 
 def _chunk_all(
@@ -207,6 +213,8 @@ class Builder:
                 self._commit(chunk_rows, file_rows_)
                 chunk_rows, file_rows_ = [], []
         self._commit(chunk_rows, file_rows_)
+        if plan.touched:
+            self.store.set_file_times(plan.touched)
         if plan.deleted:
             self.store.delete_files(plan.deleted)
         self.store.refresh_indexes()

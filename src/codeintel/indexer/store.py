@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from codeintel.errors import IndexMismatch, NotIndexed
+from codeintel.indexer.models import FileRecord
 
 if TYPE_CHECKING:
     import numpy as np
@@ -178,6 +179,17 @@ class Store:
         ).when_matched_update_all().when_not_matched_insert_all().execute(
             pa.Table.from_pylist(file_rows, schema=FILES_SCHEMA)
         )
+
+    def set_file_times(self, records: Sequence[FileRecord]) -> None:
+        """Record new size and mtime of files whose content (sha256) did not change."""
+        data = pa.table(
+            {
+                "path": pa.array([record.path for record in records], pa.string()),
+                "size": pa.array([record.size for record in records], pa.int64()),
+                "mtime": pa.array([record.mtime for record in records], pa.float64()),
+            }
+        )
+        self.files.merge_insert("path").when_matched_update_all().execute(data)
 
     def delete_files(self, paths: Sequence[str]) -> None:
         for start in range(0, len(paths), 500):

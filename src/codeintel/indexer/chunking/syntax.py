@@ -10,6 +10,7 @@ the definition's signature. Every non-blank row of the file ends up in exactly o
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING
 
 from codeintel.indexer.chunking.source import (
@@ -46,6 +47,8 @@ _NAME_TYPES = ("identifier", "name", "constant", "word")
 _CLOSERS = frozenset({"}", "};", "end", "})", "});", "]"})
 _MAX_SIGNATURE = 300
 _MAX_DOC_LINES = 6
+_NAMESPACE_KINDS = frozenset({"namespace", "module"})  # their functions are not methods
+_GENERIC_ARGS = re.compile(r"(?<=\w)\s*[<\[].*$")  # `Cache<T>` → `Cache`
 
 
 @functools.lru_cache(maxsize=32)
@@ -56,9 +59,10 @@ def parser_for(grammar: str) -> Parser:
 
 
 def syntax_pieces(spec: LanguageSpec, source: Source, limits: ChunkLimits) -> list[Piece]:
-    tree = parser_for(spec.grammar).parse(source.text.encode("utf-8", "surrogatepass"))
-    chunker = _SyntaxChunker(spec, source, limits)
-    chunker.walk(tree.root_node.named_children, parent="", in_container=False)
+    data = source.text.encode("utf-8", "surrogatepass")
+    tree = parser_for(spec.grammar).parse(data)
+    chunker = _SyntaxChunker(spec, source, limits, data)
+    chunker.walk(tree.root_node.named_children, parent="", container_kind="")
     return chunker.pieces
 
 
@@ -69,28 +73,33 @@ def _end_row(node: Node) -> int:
 
 
 class _SyntaxChunker:
-    def __init__(self, spec: LanguageSpec, source: Source, limits: ChunkLimits) -> None:
+    def __init__(
+        self, spec: LanguageSpec, source: Source, limits: ChunkLimits, data: bytes
+    ) -> None:
         self.spec = spec
         self.source = source
         self.limits = limits
+        self.data = data
+        self.leading_types = spec.comment_types | spec.attributes
         self.pieces: list[Piece] = []
         self.next_row = 0  # rows before this one already belong to a piece
 
     # -- traversal ------------------------------------------------------------------
 
-    def walk(self, nodes: list[Node], parent: str, in_container: bool) -> None:
+    def walk(self, nodes: list[Node], parent: str, container_kind: str) -> None:
+        """Chunk sibling nodes; ``container_kind`` is the kind of the definition holding them."""
         pending: list[Node] = []
         for node in nodes:
             inner = self.definition(node)
             if inner is None:
                 pending.append(node)
                 continue
-            start_row = node.start_point.row
-            while pending and self.is_leading_comment(pending[-1], start_row):
-                start_row = pending.pop().start_point.row
+            leading: list[Node] = []
+            while pending and self.is_leading(pending[-1], node.start_point.row, leading):
+                leading.append(pending.pop())
             self.flush_code(pending, parent)
             pending = []
-            self.add_definition(node, inner, start_row, parent, in_container)
+            self.add_definition(node, inner, leading[::-1], parent, container_kind)
         self.flush_code(pending, parent)
 
     def definition(self, node: Node) -> Node | None:
@@ -104,8 +113,16 @@ class _SyntaxChunker:
                     return found
         return None
 
-    def is_leading_comment(self, node: Node, start_row: int) -> bool:
-        return node.type in self.spec.comment_types and _end_row(node) >= start_row - 1
+    def is_leading(self, node: Node, row: int, attached: list[Node]) -> bool:
+        """Whether ``node`` is a comment (or attribute) on its own lines just above ``row``."""
+        if attached:
+            row = attached[-1].start_point.row
+        start = node.start_point
+        return (
+            node.type in self.leading_types
+            and _end_row(node) >= row - 1
+            and start.column == len(self.source.indent_of(start.row))
+        )
 
     # -- pieces ---------------------------------------------------------------------
 
@@ -148,24 +165,29 @@ class _SyntaxChunker:
             self.emit(piece)
 
     def add_definition(
-        self, node: Node, inner: Node, start_row: int, parent: str, in_container: bool
+        self, node: Node, inner: Node, leading: list[Node], parent: str, container_kind: str
     ) -> None:
-        kind = self.spec.definitions[inner.type]
-        if kind == "function" and in_container:
-            kind = "method"
-        name = self.name_of(inner)
+        name = self.definition_name(node, inner)
         owner = self.receiver_of(inner) or parent
-        symbol = f"{owner}.{name}" if owner else name
+        if "." in name:  # qualified (`A::g`): the qualifier is the owner
+            scope, name = name.rsplit(".", 1)
+            owner = _joined(owner, scope)
+        kind = self.kind_of(inner)
+        is_member = owner != parent or container_kind not in _NAMESPACE_KINDS
+        if kind == "function" and container_kind + owner and is_member:
+            kind = "method"
+        start_row = leading[0].start_point.row if leading else node.start_point.row
         end_row = _end_row(node)
         body = self.body_of(inner)
+        head = node if inner.type in self.spec.anonymous else inner
         piece = Piece(
             start_row=start_row,
             end_row=end_row,
             kind=kind,
-            symbol=symbol,
+            symbol=_joined(owner, name),
             parent=owner,
-            signature=self.signature_of(inner, body),
-            docstring=self.docstring_of(inner, body, start_row),
+            signature=self.signature_of(head, inner, body),
+            docstring=self.docstring_of(body, leading),
             defines=[name] if name else [],
         )
         members = self.member_definitions(inner, body)
@@ -175,7 +197,8 @@ class _SyntaxChunker:
             return
         piece.skeleton = self.definition_skeleton(piece, inner, body, members)
         if members:
-            piece.defines += [self.name_of(self.definition(m) or m) for m in members]
+            names = [self.definition_name(m, self.definition(m) or m) for m in members]
+            piece.defines = list(dict.fromkeys(piece.defines + names))
         if fits or body is None:
             if fits:
                 self.emit(piece)
@@ -201,7 +224,7 @@ class _SyntaxChunker:
         header.skeleton = self.definition_skeleton(piece, inner, body, members)
         self.emit(header)
         rest = [child for child in body.named_children if _end_row(child) >= self.next_row]
-        self.walk(rest, parent=piece.symbol, in_container=True)
+        self.walk(rest, parent=piece.symbol, container_kind=piece.kind)
         trailing = self.source.trim(self.next_row, piece.end_row)
         if trailing and trailing[1] - trailing[0] < 3:
             self.extend_last(trailing[1])
@@ -245,17 +268,42 @@ class _SyntaxChunker:
     def text_of(self, node: Node) -> str:
         return (node.text or b"").decode("utf-8", "replace")
 
+    def definition_name(self, node: Node, inner: Node) -> str:
+        """The defined name; an anonymous definition takes its wrapper's (`const f = ...`)."""
+        if inner.type not in self.spec.anonymous:
+            return self.name_of(inner)
+        ancestor = inner.parent
+        while ancestor is not None and ancestor != node:
+            name = self.name_of(ancestor)
+            if name:
+                return name
+            ancestor = ancestor.parent
+        return self.name_of(node)
+
     def name_of(self, node: Node) -> str:
-        named = node.child_by_field_name("name")
+        """A node's name; qualified names (`A::g`) come back dotted (`A.g`)."""
+        if node.type in self.spec.qualified_names:
+            parts = self.text_of(node).split("::")
+            return ".".join(_bare_name(part) for part in parts)
+        named = node.child_by_field_name(self.spec.name_fields.get(node.type, "name"))
         if named is not None:
-            return self.text_of(named).split("(")[0].strip()
+            return _bare_name(self.text_of(named))
         declarator = node.child_by_field_name("declarator")
         if declarator is not None:
-            return self.name_of(declarator) or self.text_of(declarator).split("(")[0].strip()
+            return self.name_of(declarator) or _bare_name(self.text_of(declarator))
         for child in node.named_children:
             if child.type.endswith(_NAME_TYPES) or child.type.endswith("_identifier"):
                 return self.text_of(child)
         return ""
+
+    def kind_of(self, inner: Node) -> str:
+        """The table's kind, refined by a keyword token where the table says so."""
+        keyword_kinds = self.spec.keyword_kinds
+        if keyword_kinds:
+            for child in inner.children:
+                if not child.is_named and child.type in keyword_kinds:
+                    return keyword_kinds[child.type]
+        return self.spec.definitions[inner.type]
 
     def receiver_of(self, node: Node) -> str:
         """The type a Go method is declared on (``func (s *Server) Run()`` → ``Server``)."""
@@ -280,29 +328,34 @@ class _SyntaxChunker:
         return [child for child in body.named_children if self.definition(child) is not None]
 
     def member_start_row(self, member: Node) -> int:
-        row = member.start_point.row
+        attached: list[Node] = []
         sibling = member.prev_named_sibling
-        while sibling is not None and self.is_leading_comment(sibling, row):
-            row = sibling.start_point.row
+        while sibling is not None and self.is_leading(sibling, member.start_point.row, attached):
+            attached.append(sibling)
             sibling = sibling.prev_named_sibling
-        return row
+        return (attached[-1] if attached else member).start_point.row
 
-    def signature_of(self, inner: Node, body: Node | None) -> str:
-        if body is not None and body.start_byte > inner.start_byte:
-            raw = (inner.text or b"")[: body.start_byte - inner.start_byte].decode(
-                "utf-8", "replace"
-            )
+    def signature_of(self, head: Node, inner: Node, body: Node | None) -> str:
+        """The declaration from ``head`` up to the body, comments left out, on one line."""
+        if body is not None and body.start_byte > head.start_byte:
+            end = body.start_byte
+            for child in inner.children:
+                if head.start_byte < child.start_byte < end and child.type in self.spec.comment_types:
+                    end = child.start_byte
+                    break
+            raw = self.data[head.start_byte : end].decode("utf-8", "replace")
         else:
-            raw = self.source.lines[inner.start_point.row]
+            raw = self.source.lines[head.start_point.row]
         return " ".join(raw.split())[:_MAX_SIGNATURE]
 
-    def docstring_of(self, inner: Node, body: Node | None, start_row: int) -> str:
+    def docstring_of(self, body: Node | None, leading: list[Node]) -> str:
+        """The Python docstring, else the text of the comments just above the definition."""
         if self.spec.python_docstrings:
             doc = self.python_docstring(body)
             return self.text_of(doc).strip().strip("'\"").strip() if doc else ""
-        comment_rows = range(start_row, inner.start_point.row)
-        lines = [self.source.lines[row].strip() for row in comment_rows]
-        return "\n".join(line.lstrip("/*#!-").strip(" *") for line in lines if line).strip()
+        comments = [node for node in leading if node.type in self.spec.comment_types]
+        lines = [line for node in comments for line in self.text_of(node).splitlines()]
+        return "\n".join(filter(None, map(_comment_line, lines)))
 
     # -- views ----------------------------------------------------------------------
 
@@ -365,3 +418,18 @@ class _SyntaxChunker:
             return self.source.rows(piece.start_row, piece.end_row)
         head = self.source.rows(piece.start_row, piece.start_row + 1)
         return f"{head}\n{self.source.indent_of(piece.start_row)}{ELISION}"
+
+
+def _joined(owner: str, name: str) -> str:
+    return f"{owner}.{name}" if owner and name else owner or name
+
+
+def _bare_name(text: str) -> str:
+    """A declared name without parameters or generic arguments (`Cache<T>` → `Cache`)."""
+    name = text.split("(")[0].strip()
+    return name if name.startswith("operator") else _GENERIC_ARGS.sub("", name)
+
+
+def _comment_line(line: str) -> str:
+    """A comment line without its markers (`/**`, `*/`, `*`, `//`, `#`)."""
+    return line.strip().removesuffix("*/").lstrip("/*#!-").strip(" *")
