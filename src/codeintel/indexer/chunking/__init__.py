@@ -58,12 +58,19 @@ def chunk_file(
     chunks = [_chunk_of(path, spec.name, source, piece) for piece in pieces]
     _assign_ids(chunks)
     views = [view for chunk in chunks for view in (chunk.text, chunk.skeleton, chunk.signature)]
-    counts = counter.count_many(views) if views else []
+    counts = _token_counts(counter, views)
     for index, chunk in enumerate(chunks):
         chunk.tokens_full, chunk.tokens_skeleton, chunk.tokens_signature = counts[
             3 * index : 3 * index + 3
         ]
     return chunks
+
+
+def _token_counts(counter: TokenCounter, texts: list[str]) -> list[int]:
+    """Exact counts, each distinct text encoded once (a small chunk's views often coincide)."""
+    unique = list(dict.fromkeys(texts))
+    counts = dict(zip(unique, counter.count_many(unique) if unique else [], strict=True))
+    return [counts[text] for text in texts]
 
 
 def _chunk_of(path: str, language: str, source: Source, piece: Piece) -> Chunk:

@@ -39,10 +39,12 @@ class Source:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines = text.split("\n")
-        lengths = [len(line) + 1 for line in self.lines]
-        self._char_starts = [0, *accumulate(lengths)]
-        byte_lengths = [len(line.encode("utf-8", "surrogatepass")) + 1 for line in self.lines]
-        self.byte_starts = [0, *accumulate(byte_lengths)]
+        self._char_starts = [0, *accumulate(len(line) + 1 for line in self.lines)]
+        if text.isascii():
+            self.byte_starts = self._char_starts
+        else:
+            encoded = (line.encode("utf-8", "surrogatepass") for line in self.lines)
+            self.byte_starts = [0, *accumulate(len(line) + 1 for line in encoded)]
 
     @property
     def last_row(self) -> int:
@@ -88,6 +90,9 @@ def window_pieces(
     pieces: list[Piece] = []
     row = start_row
     while row <= end_row:
+        if source.is_blank(row):  # windows start at text, so blank lines above only move them
+            row += 1
+            continue
         stop = row
         while (
             stop < end_row

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from codeintel.indexer.chunking.source import (
@@ -63,6 +64,7 @@ def syntax_pieces(spec: LanguageSpec, source: Source, limits: ChunkLimits) -> li
     tree = parser_for(spec.grammar).parse(data)
     chunker = _SyntaxChunker(spec, source, limits, data)
     chunker.walk(tree.root_node.named_children, parent="", container_kind="")
+    chunker.emit_gap(source.last_row + 1, parent="")
     return chunker.pieces
 
 
@@ -127,19 +129,35 @@ class _SyntaxChunker:
     # -- pieces ---------------------------------------------------------------------
 
     def emit(self, piece: Piece) -> None:
-        piece.start_row = max(piece.start_row, self.next_row)
-        trimmed = self.source.trim(piece.start_row, piece.end_row)
+        """Add a piece after the rows already taken; one over the size bound becomes windows."""
+        self.emit_gap(piece.start_row, piece.parent)
+        trimmed = self.source.trim(max(piece.start_row, self.next_row), piece.end_row)
         if trimmed is None:
             return
         piece.start_row, piece.end_row = trimmed
-        self.pieces.append(piece)
-        self.next_row = piece.end_row + 1
+        if self.source.chars(*trimmed) <= self.limits.max_chars:
+            self.pieces.append(piece)
+        else:
+            for part in window_pieces(self.source, *trimmed, self.limits, piece):
+                part.skeleton = piece.skeleton
+                self.pieces.append(part)
+        self.next_row = self.pieces[-1].end_row + 1
 
-    def extend_last(self, end_row: int) -> None:
-        """Give trailing rows (closing braces) to the last piece."""
-        if self.pieces and end_row >= self.next_row:
-            self.pieces[-1].end_row = end_row
-            self.next_row = end_row + 1
+    def emit_gap(self, row: int, parent: str) -> None:
+        """Rows before ``row`` that no node claimed (tokens of a broken parse) become code."""
+        gap = self.source.trim(self.next_row, row - 1)
+        if gap:
+            self.emit_code(*gap, parent)
+
+    def extend_last(self, end_row: int) -> bool:
+        """Give trailing rows (closing braces) to the last piece if it stays within the bound."""
+        if not self.pieces or self.source.chars(self.pieces[-1].start_row, end_row) > (
+            self.limits.max_chars
+        ):
+            return False
+        self.pieces[-1].end_row = end_row
+        self.next_row = end_row + 1
+        return True
 
     def flush_code(self, nodes: list[Node], parent: str) -> None:
         group: tuple[int, int] | None = None
@@ -200,14 +218,9 @@ class _SyntaxChunker:
             names = [self.definition_name(m, self.definition(m) or m) for m in members]
             piece.defines = list(dict.fromkeys(piece.defines + names))
         if fits or body is None:
-            if fits:
-                self.emit(piece)
-            else:
-                for part in window_pieces(self.source, start_row, end_row, self.limits, piece):
-                    part.skeleton = piece.skeleton
-                    self.emit(part)
-            return
-        self.split_body(piece, body)
+            self.emit(piece)
+        else:
+            self.split_body(piece, body)
 
     def add_container(
         self, piece: Piece, inner: Node, body: Node | None, members: list[Node]
@@ -220,15 +233,13 @@ class _SyntaxChunker:
             > self.limits.max_chars
         ):
             header_end = body.start_point.row
-        header = Piece(**{**piece.__dict__, "end_row": max(header_end, piece.start_row)})
+        header = replace(piece, end_row=max(header_end, piece.start_row))
         header.skeleton = self.definition_skeleton(piece, inner, body, members)
         self.emit(header)
         rest = [child for child in body.named_children if _end_row(child) >= self.next_row]
         self.walk(rest, parent=piece.symbol, container_kind=piece.kind)
         trailing = self.source.trim(self.next_row, piece.end_row)
-        if trailing and trailing[1] - trailing[0] < 3:
-            self.extend_last(trailing[1])
-        elif trailing:
+        if trailing and not (trailing[1] - trailing[0] < 3 and self.extend_last(trailing[1])):
             self.emit_code(*trailing, piece.symbol)
 
     def split_body(self, piece: Piece, body: Node) -> None:
@@ -237,12 +248,12 @@ class _SyntaxChunker:
         while len(statements) == 1 and statements[0].named_children:
             statements = statements[0].named_children
         bounds: list[tuple[int, int]] = []
-        start = piece.start_row
+        start, max_chars = piece.start_row, self.limits.max_chars
         for statement in statements:
             end = _end_row(statement)
             if end < start:
                 continue
-            if bounds and self.source.chars(bounds[-1][0], end) <= self.limits.max_chars:
+            if bounds and self.source.chars(bounds[-1][0], end) <= max_chars:
                 bounds[-1] = (bounds[-1][0], end)
             elif not bounds:
                 bounds.append((start, end))
@@ -251,17 +262,13 @@ class _SyntaxChunker:
         if not bounds:
             bounds = [(start, piece.end_row)]
         bounds[-1] = (bounds[-1][0], piece.end_row)
-        if len(bounds) > 1 and self.source.chars(*bounds[-1]) < self.limits.max_chars // 4:
-            bounds[-2:] = [(bounds[-2][0], piece.end_row)]
+        if len(bounds) > 1 and self.source.chars(bounds[-2][0], piece.end_row) <= max_chars:
+            bounds[-2:] = [(bounds[-2][0], piece.end_row)]  # no part of closing braces alone
         for index, (part_start, part_end) in enumerate(bounds):
-            template = Piece(**{**piece.__dict__, "start_row": part_start, "end_row": part_end})
+            part = replace(piece, start_row=part_start, end_row=part_end)
             if index:
-                template.docstring, template.defines = "", []
-            for part in window_pieces(self.source, part_start, part_end, self.limits, template):
-                part.docstring, part.defines = template.docstring, template.defines
-                part.skeleton = piece.skeleton
-                self.emit(part)
-                template.docstring, template.defines = "", []
+                part.docstring, part.defines = "", []
+            self.emit(part)
 
     # -- node facts -----------------------------------------------------------------
 
@@ -340,7 +347,10 @@ class _SyntaxChunker:
         if body is not None and body.start_byte > head.start_byte:
             end = body.start_byte
             for child in inner.children:
-                if head.start_byte < child.start_byte < end and child.type in self.spec.comment_types:
+                if (
+                    head.start_byte < child.start_byte < end
+                    and child.type in self.spec.comment_types
+                ):
                     end = child.start_byte
                     break
             raw = self.data[head.start_byte : end].decode("utf-8", "replace")
