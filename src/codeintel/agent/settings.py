@@ -34,6 +34,7 @@ class Settings(BaseModel):
 
 
 SECTIONS = tuple(Settings.model_fields)
+_SHOWN_VALUE = 80  # a bad value is quoted up to this many characters
 _ENV_ALIASES = {"CODEINTEL_CACHE_DIR": ("embed", "cache_dir")}
 
 
@@ -70,9 +71,14 @@ def _layer_from_file(path: Path) -> dict[tuple[str, str], tuple[Any, str]]:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from exc
     found: dict[tuple[str, str], tuple[Any, str]] = {}
     for section, values in data.items():
-        if section not in SECTIONS or not isinstance(values, dict):
+        if section not in SECTIONS:
             raise ConfigError(
                 f"{path}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"{path}: {section} must be a table ([{section}] with keys under it), "
+                f"not {type(values).__name__}"
             )
         for key, value in values.items():
             found[(section, key)] = (value, str(path))
@@ -106,7 +112,12 @@ def load_settings(
             raise ConfigError(
                 f"unknown setting {section}.{key} (from {source}); allowed: {allowed}"
             ) from None
-        value = merged.get((str(section), str(key)), ("?", ""))[0]
+        value = repr(merged.get((str(section), str(key)), ("?", ""))[0])
+        if len(value) > _SHOWN_VALUE:
+            value = value[: _SHOWN_VALUE - 3] + "..."
+        hint = ""
+        if source.startswith(ENV_PREFIX) and error["type"] in ("list_type", "dict_type"):
+            hint = """; environment values for lists and tables are JSON, e.g. '["src/**"]'"""
         raise ConfigError(
-            f"bad setting {section}.{key}={value!r} (from {source}): {error['msg']}"
+            f"bad setting {section}.{key}={value} (from {source}): {error['msg']}{hint}"
         ) from None

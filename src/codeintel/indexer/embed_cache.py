@@ -54,7 +54,7 @@ class EmbeddingCache:
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         rows = [(key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in items.items()]
         with self._db:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting if busy
             self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)", rows)
 
     def close(self) -> None:

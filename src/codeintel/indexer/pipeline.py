@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from codeintel.indexer.store import Store
 WRITE_BATCH_ROWS = 8192  # chunk rows per commit: few versions, bounded memory
 _WORKER_BATCH_FILES = 48
 _PARALLEL_MIN_BYTES = 2_000_000  # below this, chunking inline beats starting workers
+_PARENT_POLL_SECONDS = 1.0
 
 
 class Progress(Protocol):
@@ -155,10 +157,29 @@ def _chunk_all(
         items[i : i + _WORKER_BATCH_FILES] for i in range(0, len(items), _WORKER_BATCH_FILES)
     ]
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = [pool.submit(file_rows, batch, encoding, model_id, limits) for batch in batches]
         for future in futures:
             yield from future.result()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a chunking worker: exit when the build that started it is gone (even SIGKILLed)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(_PARENT_POLL_SECONDS)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="codeintel-parent-watch", daemon=True).start()
 
 
 class Builder:
@@ -181,7 +202,8 @@ class Builder:
 
     def write_lexical(self) -> None:
         started = time.perf_counter()
-        plan = plan_changes(self.root, self.settings, self.store.file_states())
+        known = self.store.file_states()
+        plan = plan_changes(self.root, self.settings, known)
         report = self.report
         report.changed, report.unchanged, report.deleted = (
             len(plan.changed),
@@ -210,9 +232,9 @@ class Builder:
             file_rows_.append({**record.__dict__, "chunk_ids": [row["id"] for row in rows]})
             self.progress.advance(1)
             if len(chunk_rows) >= WRITE_BATCH_ROWS:
-                self._commit(chunk_rows, file_rows_)
+                self._commit(chunk_rows, file_rows_, known)
                 chunk_rows, file_rows_ = [], []
-        self._commit(chunk_rows, file_rows_)
+        self._commit(chunk_rows, file_rows_, known)
         if plan.touched:
             self.store.set_file_times(plan.touched)
         if plan.deleted:
@@ -220,10 +242,19 @@ class Builder:
         self.store.refresh_indexes()
         report.lexical_seconds = time.perf_counter() - started
 
-    def _commit(self, chunk_rows: list[Row], file_rows_: list[dict[str, Any]]) -> None:
-        """Write one batch, taking vectors already in the embedding cache."""
+    def _commit(
+        self, chunk_rows: list[Row], file_rows_: list[dict[str, Any]], known: dict[str, Any]
+    ) -> None:
+        """Write one batch, taking vectors already in the embedding cache.
+
+        Files new to the index are claimed first (a row with no sha256), so chunks of a
+        build killed before their files rows are still found, and dropped if the file goes.
+        """
         if not file_rows_:
             return
+        new = [row["path"] for row in file_rows_ if row["path"] not in known]
+        if new:
+            self.store.claim_files(new)
         cached = self.cache.get_many([row["embed_key"] for row in chunk_rows])
         for row in chunk_rows:
             vector = cached.get(row["embed_key"])
@@ -241,7 +272,9 @@ class Builder:
             rows = batch.to_pylist()
             keys = [row["embed_key"] for row in rows]
             vectors = self.cache.get_many(keys)
-            missing = [row for row in rows if row["embed_key"] not in vectors]
+            missing = list(
+                {row["embed_key"]: row for row in rows if row["embed_key"] not in vectors}.values()
+            )  # one per text: identical chunks are embedded once
             self.report.reused += len(rows) - len(missing)
             if missing:
                 texts = [

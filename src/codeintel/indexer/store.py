@@ -180,6 +180,15 @@ class Store:
             pa.Table.from_pylist(file_rows, schema=FILES_SCHEMA)
         )
 
+    def claim_files(self, paths: Sequence[str]) -> None:
+        """Rows for files about to be written, unfinished (no sha256) until ``replace_files``."""
+        rows = [{"path": path, "chunk_ids": []} for path in paths]
+        self.files.merge_insert(
+            "path"
+        ).when_matched_update_all().when_not_matched_insert_all().execute(
+            pa.Table.from_pylist(rows, schema=FILES_SCHEMA)
+        )
+
     def set_file_times(self, records: Sequence[FileRecord]) -> None:
         """Record new size and mtime of files whose content (sha256) did not change."""
         data = pa.table(

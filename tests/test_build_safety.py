@@ -1,0 +1,283 @@
+"""Builds that die or collide: SIGKILL at several points, two writers, readers meanwhile.
+
+Builds run in real subprocesses (a small driver calling ``Repository.build``, printing its
+progress one line per event); the test kills them at chosen events, then checks that the
+next build completes and equals a fresh build, with no duplicate rows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from codeintel.errors import IndexLocked
+from codeintel.indexer.embed_cache import EmbeddingCache
+from codeintel.indexer.repository import Repository
+from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from tests.test_build import MODEL, assert_same_index, check_consistent, fresh_build, table_rows
+
+DRIVER = """
+import json, sys, time
+from pathlib import Path
+from codeintel.indexer import pipeline
+from codeintel.indexer.repository import Repository
+from codeintel.indexer.settings import EmbedSettings, IndexSettings
+
+root, batch_rows, workers, hold_phase, hold = sys.argv[1:6]
+pipeline.WRITE_BATCH_ROWS = int(batch_rows)  # many small commits, to be killed between
+if int(workers) > 1:
+    pipeline._PARALLEL_MIN_BYTES = 0
+
+class Lines:
+    def phase(self, name, total):
+        print("phase", name, flush=True)
+        if name == hold_phase:
+            time.sleep(float(hold))
+
+    def advance(self, amount):
+        print("advance", amount, flush=True)
+
+    def note(self, message):
+        print("note", message, flush=True)
+
+index = IndexSettings(workers=int(workers), lock_timeout=float(sys.argv[6]))
+repo = Repository(Path(root), index, EmbedSettings(model="hashing:64", batch_size=16))
+print("start", flush=True)
+print("done", json.dumps(repo.build(progress=Lines()).to_json()), flush=True)
+"""
+
+
+def generate(root: Path, files: int, functions: int, version: int = 0) -> None:
+    for f in range(files):
+        body = "".join(
+            f"def func_{f}_{i}(value, other=None):\n"
+            f'    """Compute thing {i} of module {f}, version {version}."""\n'
+            f"    total = value * {i} + {f}\n"
+            f"    for step in range({i % 7 + 2}):\n"
+            f"        total += step * other if other else step\n"
+            f"    return total\n\n\n"
+            for i in range(functions)
+        )
+        path = root / f"pkg{f % 10}" / f"mod_{f}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body)
+
+
+class Build:
+    """One driver subprocess, read event by event."""
+
+    def __init__(
+        self,
+        root: Path,
+        batch_rows: int = 150,
+        workers: int = 1,
+        hold: tuple[str, float] = ("", 0),
+        lock_timeout: float = 60,
+    ) -> None:
+        args = [str(root), str(batch_rows), str(workers), hold[0], str(hold[1]), str(lock_timeout)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", DRIVER, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its workers share its session: we can find them
+        )
+        self.lines: list[str] = []
+
+    def wait_for(self, done: Callable[[list[str]], bool]) -> None:
+        assert self.process.stdout is not None
+        while not done(self.lines):
+            line = self.process.stdout.readline()
+            if not line:
+                _, err = self.process.communicate()
+                raise AssertionError(f"build ended first: {self.lines[-3:]} {err[-2000:]}")
+            self.lines.append(line.strip())
+
+    def kill(self) -> None:
+        """SIGKILL the build (not its workers), then wait until its whole session is gone."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        deadline = time.monotonic() + 15
+        while _session_alive(self.process.pid):
+            assert time.monotonic() < deadline, "worker processes outlived a killed build"
+            time.sleep(0.1)
+
+    def finish(self) -> str:
+        out, err = self.process.communicate(timeout=120)
+        assert self.process.returncode == 0, err[-3000:]
+        self.lines += out.splitlines()
+        return "\n".join(self.lines)
+
+
+def _session_alive(session: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":  # fields[3] is the session id
+            return True
+    return False
+
+
+def phase(name: str) -> Callable[[list[str]], bool]:
+    return lambda lines: f"phase {name}" in lines
+
+
+def advances_in(name: str, count: int) -> Callable[[list[str]], bool]:
+    def done(lines: list[str]) -> bool:
+        if f"phase {name}" not in lines:
+            return False
+        return len(lines) - lines.index(f"phase {name}") > count
+
+    return done
+
+
+def repository(root: Path, **index: float) -> Repository:
+    return Repository(root, IndexSettings(**index), EmbedSettings(model=MODEL))  # type: ignore[arg-type]
+
+
+def readable(repo: Repository) -> None:
+    """After a kill the index is either absent or whole: status works, ids are unique."""
+    if (repo.index_dir / "db" / "meta.lance").exists():
+        status = repo.status()
+        assert status["chunks"] == status["embedded"] + status["pending"]
+        check_consistent(repo.uri, allow_unfinished=True)
+
+
+def test_killed_builds_are_completed_by_the_next(tmp_path: Path) -> None:
+    root, reference = tmp_path / "repo", tmp_path / "reference"
+    generate(root, files=100, functions=8)
+    repo = repository(root)
+
+    early = Build(root)
+    early.wait_for(phase("chunking"))
+    early.kill()
+    readable(repo)
+
+    lexical = Build(root, workers=2)  # chunking in worker processes, 150-row commits
+    lexical.wait_for(advances_in("chunking", 60))
+    lexical.kill()
+    readable(repo)
+    assert 0 < repo.status()["chunks"] < 800
+
+    embedding = Build(root)  # vectors are committed 512 rows at a time
+    embedding.wait_for(advances_in("embedding", 1))
+    embedding.kill()
+    readable(repo)
+    assert 0 < repo.status()["embedded"] < 800
+
+    report = repo.build()
+    assert report.pending == 0 and report.chunks == 800
+    assert report.embedded < 800  # what the killed build embedded came from the cache
+    assert_same_index(repo.uri, fresh_build(root, reference))
+
+    # Incremental: every file edited, some deleted, some added; killed while writing.
+    generate(root, files=110, functions=8, version=1)
+    for f in range(0, 110, 11):
+        (root / f"pkg{f % 10}" / f"mod_{f}.py").unlink()
+    incremental = Build(root)
+    incremental.wait_for(advances_in("chunking", 60))
+    incremental.kill()
+    readable(repo)
+    report = repo.build()
+    assert report.pending == 0 and report.files == 100
+    assert_same_index(repo.uri, fresh_build(root, reference))
+
+
+def test_chunks_written_before_their_files_row_are_not_orphaned(tmp_path: Path) -> None:
+    """Killed between a new file's chunks and its files row, then the file is deleted."""
+    root = tmp_path / "repo"
+    generate(root, files=4, functions=2)
+    repo = repository(root)
+    repo.build()
+    # The state such a build leaves: chunks committed, the file claimed but not recorded.
+    repo.open_store().claim_files(["pkg3/mod_3.py"])
+    assert repo.status()["chunks"] == 8
+    (root / "pkg3" / "mod_3.py").unlink()
+    report = repo.build()
+    assert report.deleted == 1 and report.files == 3
+    assert "pkg3/mod_3.py" not in {row["path"] for row in table_rows(repo.uri, "chunks")}
+    check_consistent(repo.uri)
+
+
+def test_second_writer_waits_or_fails_at_once(tmp_path: Path) -> None:
+    root, reference = tmp_path / "repo", tmp_path / "reference"
+    generate(root, files=30, functions=8)
+    repo = repository(root)
+    before = repo.build()
+    generate(root, files=40, functions=8, version=1)
+
+    first = Build(root, hold=("embedding", 3.0))  # holds the lock a while, mid-build
+    first.wait_for(phase("embedding"))
+
+    with pytest.raises(IndexLocked) as caught:
+        repository(root, lock_timeout=0).build()
+    message = str(caught.value)
+    assert "\n" not in message and f"pid {first.process.pid}" in message
+
+    status = repo.status()  # readers never wait for the writer
+    assert status["files"] in (before.files, 40) and status["chunks"] >= before.chunks
+    check_consistent(repo.uri)
+
+    second = Build(root)
+    second.wait_for(lambda lines: any(line.startswith("note waiting") for line in lines))
+    assert f"pid {first.process.pid}" in second.lines[-1]
+    assert "phase chunking" not in second.lines  # still waiting, not writing
+    first.finish()
+    assert '"changed": 0' in second.finish()  # the first writer had done everything
+    assert_same_index(repo.uri, fresh_build(root, reference))
+
+
+def test_embedding_cache_with_concurrent_writers(tmp_path: Path) -> None:
+    """Several processes filling one cache at once: no 'database is locked', no lost rows."""
+    script = (
+        "import sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from codeintel.indexer.embed_cache import EmbeddingCache\n"
+        "cache = EmbeddingCache(Path(sys.argv[1]), 8)\n"
+        "worker = int(sys.argv[2])\n"
+        "for batch in range(40):\n"
+        "    keys = [f'k{(worker * 40 + batch + i) % 200}' for i in range(50)]\n"
+        "    cache.put_many({k: np.full(8, int(k[1:]), np.float32) for k in keys})\n"
+        "    assert len(cache.get_many(keys)) == 50\n"
+        "cache.close()\n"
+    )
+    folder = tmp_path / "cache"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(folder), str(worker)])
+        for worker in range(4)
+    ]
+    assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0, 0]
+    cache = EmbeddingCache(folder, 8)
+    found = cache.get_many([f"k{i}" for i in range(200)])
+    cache.close()
+    assert len(found) == 200
+    assert all(vector[0] == int(key[1:]) for key, vector in found.items())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_index_folder_keeps_out_of_git(tmp_path: Path) -> None:
+    generate(tmp_path, files=2, functions=1)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    repository(tmp_path).build()
+    untracked = subprocess.run(
+        ["git", "-C", str(tmp_path), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".codeintel" not in untracked
+    assert {row["path"] for row in table_rows(repository(tmp_path).uri, "files")} == {
+        "pkg0/mod_0.py",
+        "pkg1/mod_1.py",
+    }
