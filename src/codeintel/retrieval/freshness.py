@@ -55,9 +55,18 @@ class Remapper:
     def current(self, chunk: Chunk) -> Chunk | None:
         if chunk.path not in self.stale:
             return chunk
-        if chunk.path not in self._fresh:
-            self._fresh[chunk.path] = {c.id: c for c in self._rechunk(chunk.path)}
-        return self._fresh[chunk.path].get(chunk.id)
+        return self._chunks(chunk.path).get(chunk.id)
+
+    def id_at(self, path: str, line: int) -> str | None:
+        """The content id of the chunk holding ``line`` of stale ``path`` as it is now (the
+        index holds it only if that chunk merely moved)."""
+        chunks = self._chunks(path).values()
+        return next((c.id for c in chunks if c.start_line <= line <= c.end_line), None)
+
+    def _chunks(self, path: str) -> dict[str, Chunk]:
+        if path not in self._fresh:
+            self._fresh[path] = {c.id: c for c in self._rechunk(path)}
+        return self._fresh[path]
 
     def _rechunk(self, path: str) -> list[Chunk]:
         settings = self.repo.index_settings

@@ -2,9 +2,9 @@
 
 Chunks are nodes. A chunk that references an identifier points to the chunks defining it
 (its callees, types, imported names); a member points to its enclosing class. Starting from
-the best fused hits, the neighbourhood is fetched with filters on the ``defines`` and
-``references`` columns (no whole-graph load), and PageRank personalized on the seeds ranks
-it: Aider's repo-map idea, seeded by retrieval instead of chat files.
+the best fused hits, the neighbourhood is looked up in name → chunk maps built once per
+Searcher from the ``defines`` and ``references`` columns, and PageRank personalized on the
+seeds ranks it: Aider's repo-map idea, seeded by retrieval instead of chat files.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from codeintel.indexer.sql import sql_list, sql_string
+import numpy as np
 
 if TYPE_CHECKING:
     from lancedb.table import Table
@@ -26,38 +26,61 @@ _ITERATIONS = 30
 
 
 class SymbolGraph:
+    """Reads the graph columns once per instance (like the vector matrix) and answers
+    neighbourhoods from in-memory name → chunk maps: a filtered scan per query over every
+    row's ``defines`` and ``references`` took ~0.5 s on a 70k-chunk index."""
+
     def __init__(self, table: Table) -> None:
         self.table = table
+        self._loaded: _Loaded | None = None
 
-    def _rows(self, where: str, limit: int) -> list[dict[str, Any]]:
-        data = self.table.to_lance().to_table(columns=_COLUMNS, filter=where, limit=limit)
-        return list(data.to_pylist())
+    def _load(self) -> _Loaded:
+        if self._loaded is None:
+            data = self.table.to_lance().to_table(columns=_COLUMNS).to_pylist()
+            self._loaded = _Loaded(data)
+        return self._loaded
 
     def neighbourhood(self, seeds: dict[str, float]) -> list[tuple[str, float]]:
         """(id, PageRank) of seeds' neighbours, best first (the seeds themselves left out)."""
         if not seeds:
             return []
-        seed_rows = self._rows(f"id IN ({sql_list(seeds)})", len(seeds))
+        graph = self._load()
+        seed_rows = [graph.rows[i] for i in (graph.by_id.get(s) for s in seeds) if i is not None]
         references = {r for row in seed_rows for r in row["references"] or []}
         defined = {d for row in seed_rows for d in row["defines"] or []}
-        clauses = []
-        if references:
-            clauses.append(f"array_has_any(defines, [{sql_list(sorted(references))}])")
-        if defined:
-            clauses.append(f"array_has_any(references, [{sql_list(sorted(defined))}])")
-        clauses += [
-            f"(path = {sql_string(row['path'])} AND symbol = {sql_string(row['parent'])})"
-            for row in seed_rows
-            if row["parent"]
-        ]
-        if not clauses:
+        found: set[int] = set()
+        for name in references:
+            found.update(graph.definers.get(name, ()))
+        for name in defined:
+            found.update(graph.referrers.get(name, ()))
+        for row in seed_rows:
+            if row["parent"]:
+                found.update(graph.by_symbol.get((row["path"], row["parent"]), ()))
+        if not found:
             return []
         rows = {row["id"]: row for row in seed_rows}
-        for row in self._rows(" OR ".join(clauses), _NEIGHBOURS * 4):
-            rows.setdefault(row["id"], row)
+        for index in sorted(found)[: _NEIGHBOURS * 4]:
+            rows.setdefault(graph.rows[index]["id"], graph.rows[index])
         ranks = personalized_pagerank(_edges(list(rows.values())), seeds)
-        found = [(node, score) for node, score in ranks.items() if node not in seeds]
-        return sorted(found, key=lambda item: -item[1])[:_NEIGHBOURS]
+        found_ranks = [(node, score) for node, score in ranks.items() if node not in seeds]
+        return sorted(found_ranks, key=lambda item: -item[1])[:_NEIGHBOURS]
+
+
+class _Loaded:
+    """The graph columns of every chunk, indexed by defined and referenced name."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.by_id = {row["id"]: i for i, row in enumerate(rows)}
+        self.definers: dict[str, list[int]] = defaultdict(list)
+        self.referrers: dict[str, list[int]] = defaultdict(list)
+        self.by_symbol: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, row in enumerate(rows):
+            for name in row["defines"] or []:
+                self.definers[name].append(i)
+            for name in row["references"] or []:
+                self.referrers[name].append(i)
+            self.by_symbol[(row["path"], row["symbol"])].append(i)
 
 
 def _edges(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -89,23 +112,25 @@ def _edges(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 def personalized_pagerank(
     edges: dict[str, dict[str, float]], personalization: dict[str, float]
 ) -> dict[str, float]:
-    """Power iteration; dangling nodes and the damping mass return to the seeds."""
-    total = sum(personalization.values()) or 1.0
-    restart = {node: weight / total for node, weight in personalization.items()}
-    nodes = set(edges) | set(restart) | {t for targets in edges.values() for t in targets}
-    rank = {node: restart.get(node, 0.0) for node in nodes}
-    out_weight = {node: sum(targets.values()) for node, targets in edges.items()}
+    """Power iteration (numpy, over edge arrays); dangling nodes and the damping mass return
+    to the seeds."""
+    nodes = list(
+        dict.fromkeys([*personalization, *edges, *(t for ts in edges.values() for t in ts)])
+    )
+    index = {node: i for i, node in enumerate(nodes)}
+    restart = np.zeros(len(nodes))
+    for node, seed_weight in personalization.items():
+        restart[index[node]] = seed_weight
+    restart /= restart.sum() or 1.0
+    src = np.array([index[s] for s, ts in edges.items() for _ in ts], dtype=np.int64)
+    dst = np.array([index[t] for ts in edges.values() for t in ts], dtype=np.int64)
+    weight = np.array([w for ts in edges.values() for w in ts.values()], dtype=np.float64)
+    out_weight = np.bincount(src, weights=weight, minlength=len(nodes))
+    share = weight / np.where(out_weight[src] > 0, out_weight[src], 1.0)
+    dangling_nodes = out_weight <= 0
+    rank = restart.copy()
     for _ in range(_ITERATIONS):
-        nxt = {node: (1 - _DAMPING) * restart.get(node, 0.0) for node in nodes}
-        dangling = 0.0
-        for node, value in rank.items():
-            weight = out_weight.get(node, 0.0)
-            if weight <= 0:
-                dangling += value
-                continue
-            for target, edge in edges[node].items():
-                nxt[target] += _DAMPING * value * edge / weight
-        for node, share in restart.items():
-            nxt[node] += _DAMPING * dangling * share
-        rank = nxt
-    return rank
+        spread = np.bincount(dst, weights=rank[src] * share, minlength=len(nodes))
+        dangling = rank[dangling_nodes].sum()
+        rank = (1 - _DAMPING) * restart + _DAMPING * spread + _DAMPING * dangling * restart
+    return {node: float(rank[i]) for i, node in enumerate(nodes)}

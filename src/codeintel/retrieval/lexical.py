@@ -10,6 +10,8 @@ from codeintel.retrieval.query import Frame
 if TYPE_CHECKING:
     from lancedb.table import Table
 
+    from codeintel.retrieval.freshness import Remapper
+
 _MAX_QUERY_CHARS = 4000  # long issue texts: the head carries the title and the trace
 
 
@@ -79,8 +81,12 @@ class LexicalSignals:
         rest = self._ids(_and(in_paths, where), limit)
         return list(dict.fromkeys(ranked + rest))[:limit]
 
-    def at_lines(self, frames: list[Frame], where: str | None = None) -> list[str]:
-        """Chunks holding the lines of stack-trace frames, innermost frame first."""
+    def at_lines(
+        self, frames: list[Frame], where: str | None = None, remapper: Remapper | None = None
+    ) -> list[str]:
+        """Chunks holding the lines of stack-trace frames, innermost frame first. A frame's
+        line is the file's line now: in a file changed since the build, ``remapper`` finds
+        the chunk there now, which the index holds only if it merely moved."""
         found: list[str] = []
         for frame in reversed(frames):
             for path in self.resolve_paths([frame.path]):
@@ -88,6 +94,11 @@ class LexicalSignals:
                     f"path = {sql_string(path)} AND start_line <= {frame.line} "
                     f"AND end_line >= {frame.line}"
                 )
+                if remapper is not None and path in remapper.stale:
+                    current = remapper.id_at(path, frame.line)
+                    if current is None:
+                        continue
+                    clause = f"id = {sql_string(current)}"
                 found += self._ids(_and(clause, where), 1)
         return list(dict.fromkeys(found))
 

@@ -94,17 +94,30 @@ class Searcher:
         parsed = parse_query(query)
         ranked = self._signals(parsed, filters)
         weights = self._weights()
-        fused = reciprocal_rank_fusion(ranked, weights, self.settings.rrf_k)
+        fused = self._fuse(ranked, weights)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
             allowed = self._allowed_paths(filters)
             ranked["graph"] = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)][
                 : self.settings.candidates
             ]
-            fused = reciprocal_rank_fusion(ranked, weights, self.settings.rrf_k)
+            fused = self._fuse(ranked, weights)
             if allowed is not None:
                 fused = self._keep_allowed(fused, allowed)
         return self._results(fused, k)
+
+    def _fuse(self, ranked: dict[str, list[str]], weights: dict[str, float]) -> list[Fused]:
+        """RRF, where a chunk not embedded yet stands in its BM25 rank for its vector rank:
+        otherwise every embedded chunk the vector list holds outranks it, however poor."""
+        fused = reciprocal_rank_fusion(ranked, weights, self.settings.rrf_k)
+        pending = self.vector.pending() if "vector" in ranked else set()
+        if not pending:
+            return fused
+        weight = weights.get("vector", 1.0)
+        for hit in fused:
+            if hit.id in pending and "bm25" in hit.signals:
+                hit.score += weight / (self.settings.rrf_k + hit.signals["bm25"])
+        return sorted(fused, key=lambda h: (-h.score, -len(h.signals), h.id))
 
     def _weights(self) -> dict[str, float]:
         s = self.settings
@@ -139,7 +152,7 @@ class Searcher:
             "bm25": [chunk_id for chunk_id, _ in lexical.bm25(parsed.terms, n, where)],
             "symbol": lexical.defining(parsed.identifiers, parsed.dotted, n, where),
             "path": lexical.in_files(lexical.resolve_paths(parsed.paths), parsed.terms, n, where),
-            "frame": lexical.at_lines(parsed.frames, where),
+            "frame": lexical.at_lines(parsed.frames, where, self.remapper),
         }
         if self.embedder is not None:
             query_vector = self.embedder.embed([parsed.text])[0]

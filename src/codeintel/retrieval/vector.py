@@ -31,6 +31,14 @@ class VectorSignal:
         self._ids: list[str] = []
         self._paths: NDArray[np.str_] = np.array([], dtype=str)
         self._matrix: NDArray[np.float32] | None = None
+        self._pending: set[str] | None = None
+
+    def pending(self) -> set[str]:
+        """Ids of chunks not embedded yet (read once): this signal cannot rank them."""
+        if self._pending is None:
+            data = self.table.to_lance().to_table(columns=["id"], filter="vector IS NULL")
+            self._pending = {str(i) for i in data.column("id").to_pylist()}
+        return self._pending
 
     def _load(self) -> NDArray[np.float32]:
         if self._matrix is None:

