@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from codeintel.errors import IndexMismatch, NotIndexed
 from codeintel.indexer.models import FileRecord
+from codeintel.indexer.sql import sql_list
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,6 +31,10 @@ SCHEMA_VERSION = "1"
 # Old versions stay this long, so a reader that opened one just before a build finishes
 # can complete its query; everything older is pruned by `compact`.
 KEEP_OLD_VERSIONS = timedelta(seconds=60)
+# Rows written since the last index refresh that the indexes tolerate before a refresh.
+INDEX_REFRESH_ROWS = 5_000
+# Fragments (one per batch write, roughly) a table may have before it is compacted.
+MAX_FRAGMENTS = 32
 
 _CHUNK_FIELDS = [
     ("id", pa.string()),
@@ -91,10 +96,6 @@ class IndexMeta:
             {"key": "dim", "value": str(self.dim)},
             {"key": "encoding", "value": self.encoding},
         ]
-
-
-def _sql_list(values: Sequence[str]) -> str:
-    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
 
 
 class Store:
@@ -171,7 +172,7 @@ class Store:
             self.chunks.merge_insert("id")
             .when_matched_update_all()
             .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(f"path IN ({_sql_list(paths)})")
+            .when_not_matched_by_source_delete(f"path IN ({sql_list(paths)})")
             .execute(data, on_bad_vectors="null")
         )
         self.files.merge_insert(
@@ -202,7 +203,7 @@ class Store:
 
     def delete_files(self, paths: Sequence[str]) -> None:
         for start in range(0, len(paths), 500):
-            batch = _sql_list(paths[start : start + 500])
+            batch = sql_list(paths[start : start + 500])
             self.chunks.delete(f"path IN ({batch})")
             self.files.delete(f"path IN ({batch})")
 
@@ -242,21 +243,43 @@ class Store:
     # -- maintenance ---------------------------------------------------------------
 
     def refresh_indexes(self) -> None:
-        """Bring the full-text index up to date with every row (create it on first use)."""
-        from lancedb.index import FTS
+        """Create missing indexes; fold newly written rows into them once many piled up.
 
-        names = {index.name for index in self.chunks.list_indices()}
-        if "terms_idx" in names:
-            self.chunks.optimize()
-        else:
-            self.chunks.create_index(
-                "terms", config=FTS(stem=True, remove_stop_words=False), name="terms_idx"
-            )
+        Rows an index does not cover yet are still found (LanceDB scans them), so deferring
+        changes speed, not results: a small incremental build skips a ~1 s index rewrite.
+        """
+        if not self.count():
+            return
+        existing = {index.name: index for index in self.chunks.list_indices()}
+        for column, config in _index_configs().items():
+            if f"{column}_idx" not in existing:
+                self.chunks.create_index(column, config=config, name=f"{column}_idx")
+        stats = self.chunks.index_stats("terms_idx") if "terms_idx" in existing else None
+        if stats is not None and stats.num_unindexed_rows > INDEX_REFRESH_ROWS:
+            self.chunks.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
 
     def compact(self) -> None:
-        """Merge small fragments and drop old versions (every batch write makes one)."""
+        """Merge fragments once there are many; always drop versions past the grace period
+        (every batch write makes a version)."""
         for table in (self.chunks, self.files):
-            table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
+            if len(table.to_lance().get_fragments()) > MAX_FRAGMENTS:
+                table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
+            else:
+                table.cleanup_old_versions(KEEP_OLD_VERSIONS)
+
+
+def _index_configs() -> dict[str, Any]:
+    """The chunks table's indexes: keys and paths for joins and filters, list indexes for the
+    symbol graph's ``array_has_any`` filters, and the full-text index on code-aware terms."""
+    from lancedb.index import FTS, BTree, LabelList
+
+    return {
+        "id": BTree(),
+        "path": BTree(),
+        "defines": LabelList(),
+        "references": LabelList(),
+        "terms": FTS(stem=True, remove_stop_words=False),
+    }
 
 
 def read_status(uri: str, storage_options: dict[str, str] | None = None) -> dict[str, Any]:

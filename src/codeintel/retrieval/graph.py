@@ -14,6 +14,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from lancedb.table import Table
@@ -21,13 +23,14 @@ if TYPE_CHECKING:
 _COLUMNS = ["id", "path", "symbol", "parent", "defines", "references"]
 _NEIGHBOURS = 200
 _MAX_DEFINERS = 8  # an identifier defined in more places than this is too common to follow
+_MAX_REFERRERS = 40  # callers of a name used in more places than this are not followed
 _DAMPING = 0.85
 _ITERATIONS = 30
 
 
 class SymbolGraph:
     """Reads the graph columns once per instance (like the vector matrix) and answers
-    neighbourhoods from in-memory name → chunk maps: a filtered scan per query over every
+    neighbourhoods from in-memory name → chunk indexes: a filtered scan per query over every
     row's ``defines`` and ``references`` took ~0.5 s on a 70k-chunk index."""
 
     def __init__(self, table: Table) -> None:
@@ -36,51 +39,73 @@ class SymbolGraph:
 
     def _load(self) -> _Loaded:
         if self._loaded is None:
-            data = self.table.to_lance().to_table(columns=_COLUMNS).to_pylist()
-            self._loaded = _Loaded(data)
+            self._loaded = _Loaded(self.table.to_lance().to_table(columns=_COLUMNS))
         return self._loaded
 
     def neighbourhood(self, seeds: dict[str, float]) -> list[tuple[str, float]]:
-        """(id, PageRank) of seeds' neighbours, best first (the seeds themselves left out)."""
-        if not seeds:
-            return []
+        """(id, PageRank) of seeds' neighbours, best first (the seeds themselves left out).
+
+        Neighbours are the definers of names the seeds reference and the referrers of names
+        they define, following only names rare enough to mean something."""
         graph = self._load()
-        seed_rows = [graph.rows[i] for i in (graph.by_id.get(s) for s in seeds) if i is not None]
-        references = {r for row in seed_rows for r in row["references"] or []}
-        defined = {d for row in seed_rows for d in row["defines"] or []}
+        seed_rows = graph.rows([i for i in (graph.by_id.get(s) for s in seeds) if i is not None])
+        if not seed_rows:
+            return []
         found: set[int] = set()
-        for name in references:
-            found.update(graph.definers.get(name, ()))
-        for name in defined:
-            found.update(graph.referrers.get(name, ()))
         for row in seed_rows:
+            for name in row["references"] or []:
+                found.update(graph.definers.rows_of(name, _MAX_DEFINERS))
+            for name in row["defines"] or []:
+                found.update(graph.referrers.rows_of(name, _MAX_REFERRERS))
             if row["parent"]:
                 found.update(graph.by_symbol.get((row["path"], row["parent"]), ()))
-        if not found:
-            return []
         rows = {row["id"]: row for row in seed_rows}
-        for index in sorted(found)[: _NEIGHBOURS * 4]:
-            rows.setdefault(graph.rows[index]["id"], graph.rows[index])
+        for row in graph.rows(sorted(found)):
+            rows.setdefault(row["id"], row)
         ranks = personalized_pagerank(_edges(list(rows.values())), seeds)
         found_ranks = [(node, score) for node, score in ranks.items() if node not in seeds]
         return sorted(found_ranks, key=lambda item: -item[1])[:_NEIGHBOURS]
 
 
+class _NameIndex:
+    """name → row numbers of a list column, as sorted arrays (built in arrow, not Python)."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        lists = column.combine_chunks()
+        names = pc.list_flatten(lists)
+        parents = pc.list_parent_indices(lists).to_numpy()
+        encoded = pc.dictionary_encode(names)
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        order = np.argsort(codes, kind="stable")
+        self._rows = parents[order]
+        self._starts = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
+        self._code = {name: i for i, name in enumerate(encoded.dictionary.to_pylist())}
+
+    def rows_of(self, name: str, limit: int) -> list[int]:
+        """Rows holding ``name``; none when more than ``limit`` do (too common to follow)."""
+        code = self._code.get(name)
+        if code is None:
+            return []
+        start, stop = self._starts[code], self._starts[code + 1]
+        return [] if stop - start > limit else self._rows[start:stop].tolist()
+
+
 class _Loaded:
     """The graph columns of every chunk, indexed by defined and referenced name."""
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = rows
-        self.by_id = {row["id"]: i for i, row in enumerate(rows)}
-        self.definers: dict[str, list[int]] = defaultdict(list)
-        self.referrers: dict[str, list[int]] = defaultdict(list)
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table.combine_chunks()  # one chunk per column: `take` stays cheap
+        ids = table.column("id").to_pylist()
+        self.by_id = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        self.definers = _NameIndex(table.column("defines"))
+        self.referrers = _NameIndex(table.column("references"))
         self.by_symbol: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, row in enumerate(rows):
-            for name in row["defines"] or []:
-                self.definers[name].append(i)
-            for name in row["references"] or []:
-                self.referrers[name].append(i)
-            self.by_symbol[(row["path"], row["symbol"])].append(i)
+        paths, symbols = table.column("path").to_pylist(), table.column("symbol").to_pylist()
+        for i, key in enumerate(zip(paths, symbols, strict=True)):
+            self.by_symbol[key].append(i)
+
+    def rows(self, indexes: list[int]) -> list[dict[str, Any]]:
+        return list(self.table.take(indexes).to_pylist()) if indexes else []
 
 
 def _edges(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
