@@ -450,7 +450,7 @@ def test_stale_file_is_reindexed_lexically_before_answering(
     for query in ("slugify", "parse_price", "e-mail address", "app/utils.py"):
         assert_matches_disk(root, searcher.search(query, k=10))
     # the refresh wrote the index: a fresh searcher has nothing stale
-    assert fresh.open_store(check=False).file_states()["app/utils.py"][1] == len(
+    assert fresh.snapshot(check=False).file_states()["app/utils.py"][1] == len(
         (root / "app/utils.py").read_bytes()
     )
 
@@ -476,7 +476,7 @@ def test_stale_file_is_remapped_when_another_writer_holds_the_lock(
         for query in ("slugify", "normalize_email", "e-mail address", "app/utils.py"):
             assert_matches_disk(root, searcher.search(query, k=10))
     # nothing was written while the lock was held
-    assert fresh.open_store(check=False).file_states()["app/utils.py"][1] != len(
+    assert fresh.snapshot(check=False).file_states()["app/utils.py"][1] != len(
         (root / "app/utils.py").read_bytes()
     )
 

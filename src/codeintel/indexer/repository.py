@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,8 @@ from codeintel.indexer.embedder import Embedder, embedder_identity, load_embedde
 from codeintel.indexer.lock import writer_lock
 from codeintel.indexer.pipeline import Builder, BuildReport, Progress, SilentProgress
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
-from codeintel.indexer.store import IndexMeta, Store, read_status
+from codeintel.indexer.snapshot import Snapshot
+from codeintel.indexer.store import IndexMeta, Store
 
 
 class Repository:
@@ -50,6 +50,11 @@ class Repository:
         db = Store.connect(self.uri, self.index_settings.storage_options)
         return Store.open(db, self.expected_meta() if check else None)
 
+    def snapshot(self, check: bool = True) -> Snapshot:
+        """The index for reading, at its current version, without importing LanceDB."""
+        expected = self.expected_meta() if check else None
+        return Snapshot.open(self.uri, self.index_settings.storage_options, expected)
+
     def build(
         self,
         embed: bool = True,
@@ -82,27 +87,11 @@ class Repository:
                 cache.close()
             report = builder.report
             report.seconds = time.perf_counter() - started
-            summary = summarize(store)
+            summary = self.snapshot(check=False).status()
             report.files, report.chunks = summary["files"], summary["chunks"]
             report.pending, report.languages = summary["pending"], summary["languages"]
             return report
 
     def status(self) -> dict[str, Any]:
         """What the index holds, read with lance alone (no lancedb or model import: fast)."""
-        status = read_status(self.uri, self.index_settings.storage_options)
-        return {"root": str(self.root), "uri": self.uri, **status}
-
-
-def summarize(store: Store) -> dict[str, Any]:
-    chunks = store.count()
-    pending = store.count("vector IS NULL")
-    languages = (
-        store.chunks.to_lance().to_table(columns=["language"]).column("language").to_pylist()
-    )
-    return {
-        "files": int(store.files.count_rows()),
-        "chunks": chunks,
-        "embedded": chunks - pending,
-        "pending": pending,
-        "languages": dict(Counter(languages).most_common()),
-    }
+        return {"root": str(self.root), "uri": self.uri, **self.snapshot(check=False).status()}

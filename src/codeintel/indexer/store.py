@@ -10,7 +10,6 @@ against object storage given ``storage_options``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +23,7 @@ from codeintel.indexer.sql import sql_list
 
 if TYPE_CHECKING:
     import numpy as np
+    from lance import LanceDataset
     from lancedb.db import DBConnection
     from lancedb.table import Table
 
@@ -89,6 +89,34 @@ class IndexMeta:
     encoding: str
     schema_version: str = SCHEMA_VERSION
 
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, str]]) -> IndexMeta:
+        stored = {row["key"]: row["value"] for row in rows}
+        return cls(
+            embedder=stored.get("embedder", "?"),
+            dim=int(stored.get("dim", "0")),
+            encoding=stored.get("encoding", "?"),
+            schema_version=stored.get("schema_version", "?"),
+        )
+
+    def check(self, expected: IndexMeta | None) -> None:
+        """Refuse an index whose schema, embedder or tokenizer differ from the settings."""
+        if self.schema_version != SCHEMA_VERSION:
+            raise IndexMismatch(
+                f"index schema version {self.schema_version} differs from this codeintel's "
+                f"{SCHEMA_VERSION}; run `codeintel index build --rebuild`"
+            )
+        if expected is not None and (self.embedder, self.dim) != (expected.embedder, expected.dim):
+            raise IndexMismatch(
+                f"index was embedded with {self.embedder} (dim {self.dim}) but embed.model is "
+                f"{expected.embedder} (dim {expected.dim}); run `codeintel index build --rebuild`"
+            )
+        if expected is not None and self.encoding != expected.encoding:
+            raise IndexMismatch(
+                f"index counted tokens with {self.encoding} but index.encoding is "
+                f"{expected.encoding}; run `codeintel index build --rebuild`"
+            )
+
     def as_rows(self) -> list[dict[str, str]]:
         return [
             {"key": "schema_version", "value": self.schema_version},
@@ -122,29 +150,8 @@ class Store:
         """Open an index, refusing one whose schema or embedder differ from ``expected``."""
         if not cls.exists(db):
             raise NotIndexed("no index here yet; run `codeintel index build` first")
-        rows = db.open_table("meta").to_arrow().to_pylist()
-        stored = {row["key"]: row["value"] for row in rows}
-        meta = IndexMeta(
-            embedder=stored.get("embedder", "?"),
-            dim=int(stored.get("dim", "0")),
-            encoding=stored.get("encoding", "?"),
-            schema_version=stored.get("schema_version", "?"),
-        )
-        if meta.schema_version != SCHEMA_VERSION:
-            raise IndexMismatch(
-                f"index schema version {meta.schema_version} differs from this codeintel's "
-                f"{SCHEMA_VERSION}; run `codeintel index build --rebuild`"
-            )
-        if expected is not None and (meta.embedder, meta.dim) != (expected.embedder, expected.dim):
-            raise IndexMismatch(
-                f"index was embedded with {meta.embedder} (dim {meta.dim}) but embed.model is "
-                f"{expected.embedder} (dim {expected.dim}); run `codeintel index build --rebuild`"
-            )
-        if expected is not None and meta.encoding != expected.encoding:
-            raise IndexMismatch(
-                f"index counted tokens with {meta.encoding} but index.encoding is "
-                f"{expected.encoding}; run `codeintel index build --rebuild`"
-            )
+        meta = IndexMeta.from_rows(db.open_table("meta").to_arrow().to_pylist())
+        meta.check(expected)
         return cls(db, meta)
 
     @classmethod
@@ -222,13 +229,7 @@ class Store:
 
     def file_states(self) -> dict[str, tuple[str, int, float]]:
         """path → (sha256, size, mtime) of every indexed file."""
-        table = self.files.to_arrow().select(["path", "sha256", "size", "mtime"])
-        return {
-            path: (sha, size, mtime)
-            for path, sha, size, mtime in zip(
-                *(table.column(i).to_pylist() for i in range(4)), strict=True
-            )
-        }
+        return file_states(self.files.to_lance())
 
     def pending(self, columns: list[str], batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
         """Rows that have no vector yet."""
@@ -282,30 +283,8 @@ def _index_configs() -> dict[str, Any]:
     }
 
 
-def read_status(uri: str, storage_options: dict[str, str] | None = None) -> dict[str, Any]:
-    """Counts and meta of an index through ``lance`` directly (LanceDB's import is slow)."""
-    import lance
-
-    def dataset(name: str) -> Any:
-        try:
-            return lance.dataset(
-                f"{uri.rstrip('/')}/{name}.lance", storage_options=storage_options or None
-            )
-        except (ValueError, OSError, FileNotFoundError) as exc:
-            raise NotIndexed(f"no index at {uri}; run `codeintel index build` first") from exc
-
-    meta = {row["key"]: row["value"] for row in dataset("meta").to_table().to_pylist()}
-    chunks = dataset("chunks")
-    total, pending = chunks.count_rows(), chunks.count_rows(filter="vector IS NULL")
-    languages = Counter(chunks.to_table(columns=["language"]).column("language").to_pylist())
-    return {
-        "files": dataset("files").count_rows(),
-        "chunks": total,
-        "embedded": total - pending,
-        "pending": pending,
-        "languages": dict(languages.most_common()),
-        "embedder": meta.get("embedder", "?"),
-        "dim": int(meta.get("dim", "0")),
-        "encoding": meta.get("encoding", "?"),
-        "schema_version": meta.get("schema_version", "?"),
-    }
+def file_states(files: LanceDataset) -> dict[str, tuple[str, int, float]]:
+    """path → (sha256, size, mtime) of every row of a ``files`` dataset."""
+    table = files.to_table(columns=["path", "sha256", "size", "mtime"])
+    columns = (table.column(i).to_pylist() for i in range(4))
+    return {path: (sha, size, mtime) for path, sha, size, mtime in zip(*columns, strict=True)}

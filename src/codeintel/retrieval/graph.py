@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
-    from lancedb.table import Table
+    from lance import LanceDataset
 
 _COLUMNS = ["id", "path", "symbol", "parent", "defines", "references"]
 _NEIGHBOURS = 200
@@ -33,13 +33,13 @@ class SymbolGraph:
     neighbourhoods from in-memory name → chunk indexes: a filtered scan per query over every
     row's ``defines`` and ``references`` took ~0.5 s on a 70k-chunk index."""
 
-    def __init__(self, table: Table) -> None:
-        self.table = table
+    def __init__(self, dataset: LanceDataset) -> None:
+        self.dataset = dataset
         self._loaded: _Loaded | None = None
 
     def _load(self) -> _Loaded:
         if self._loaded is None:
-            self._loaded = _Loaded(self.table.to_lance().to_table(columns=_COLUMNS))
+            self._loaded = _Loaded(self.dataset.to_table(columns=_COLUMNS))
         return self._loaded
 
     def neighbourhood(self, seeds: dict[str, float]) -> list[tuple[str, float]]:

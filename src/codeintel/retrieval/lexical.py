@@ -8,7 +8,7 @@ from codeintel.indexer.sql import sql_list, sql_string
 from codeintel.retrieval.query import Frame
 
 if TYPE_CHECKING:
-    from lancedb.table import Table
+    from lance import LanceDataset
 
     from codeintel.retrieval.freshness import Remapper
 
@@ -21,18 +21,22 @@ def _and(*clauses: str | None) -> str | None:
 
 
 class LexicalSignals:
-    def __init__(self, table: Table, paths: list[str]) -> None:
-        self.table = table
+    def __init__(self, dataset: LanceDataset, paths: list[str]) -> None:
+        self.dataset = dataset
         self.paths = paths  # every indexed file path
 
     def bm25(self, terms: str, limit: int, where: str | None = None) -> list[tuple[str, float]]:
         if not terms.strip():
             return []
-        query = self.table.search(terms[:_MAX_QUERY_CHARS], query_type="fts", fts_columns="terms")
-        if where:
-            query = query.where(where, prefilter=True)
-        rows = query.limit(limit).select(["id", "_score"]).to_list()
-        return [(row["id"], float(row["_score"])) for row in rows]
+        table = self.dataset.to_table(
+            columns=["id", "_score"],
+            full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
+            filter=where,
+            prefilter=True,
+            limit=limit,
+        )
+        scores = table.column("_score").to_pylist()
+        return list(zip(table.column("id").to_pylist(), scores, strict=True))
 
     def defining(
         self, identifiers: list[str], dotted: list[str], limit: int, where: str | None = None
@@ -105,11 +109,11 @@ class LexicalSignals:
     def _ids(self, where: str | None, limit: int) -> list[str]:
         if not where:
             return []
-        table = self.table.to_lance().to_table(columns=["id"], filter=where, limit=limit)
+        table = self.dataset.to_table(columns=["id"], filter=where, limit=limit)
         return [str(i) for i in table.column("id").to_pylist()]
 
     def _rows(self, ids: list[str], columns: list[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
         filter_ = f"id IN ({sql_list(ids)})"
-        return list(self.table.to_lance().to_table(columns=columns, filter=filter_).to_pylist())
+        return list(self.dataset.to_table(columns=columns, filter=filter_).to_pylist())

@@ -20,7 +20,7 @@ from codeintel.retrieval.settings import RetrievalSettings
 from codeintel.retrieval.vector import VectorSignal
 
 if TYPE_CHECKING:
-    from codeintel.indexer.store import Store
+    from codeintel.indexer.snapshot import Snapshot
 
 _CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 
@@ -68,22 +68,22 @@ class Searcher:
         self.settings = settings or RetrievalSettings()
         self.embedder = embedder
         self.remapper: Remapper | None = None
-        store = repo.open_store(check=embedder is not None)
+        snapshot = repo.snapshot(check=embedder is not None)
         if self.settings.freshness:
-            stale = stale_paths(repo, store.file_states())
+            stale = stale_paths(repo, snapshot.file_states())
             if stale and refresh_lexical(repo):
-                store = repo.open_store(check=False)
+                snapshot = repo.snapshot(check=False)
             elif stale:
                 self.remapper = Remapper(repo, set(stale))
-        self._open(store)
+        self._open(snapshot)
 
-    def _open(self, store: Store) -> None:
-        self.store = store
-        files = store.files.to_arrow().select(["path", "language"]).to_pylist()
+    def _open(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        files = snapshot.files.to_table(columns=["path", "language"]).to_pylist()
         self.languages = {row["path"]: row["language"] for row in files}
-        self.lexical = LexicalSignals(store.chunks, sorted(self.languages))
-        self.vector = VectorSignal(store.chunks, self.settings.ann_min_rows)
-        self.graph = SymbolGraph(store.chunks)
+        self.lexical = LexicalSignals(snapshot.chunks, sorted(self.languages))
+        self.vector = VectorSignal(snapshot.chunks, self.settings.ann_min_rows)
+        self.graph = SymbolGraph(snapshot.chunks)
 
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None
@@ -167,7 +167,7 @@ class Searcher:
     def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
-        table = self.store.chunks.to_lance().to_table(
+        table = self.snapshot.chunks.to_table(
             columns=_CHUNK_FIELDS, filter=f"id IN ({sql_list(ids)})"
         )
         return {row["id"]: Chunk(**row) for row in table.to_pylist()}

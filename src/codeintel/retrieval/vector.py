@@ -8,25 +8,24 @@ here: the lexical signals still find them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from codeintel.indexer.sql import sql_list
 
 if TYPE_CHECKING:
-    from lancedb.query import LanceVectorQueryBuilder
-    from lancedb.table import Table
+    from lance import LanceDataset
     from numpy.typing import NDArray
 
 _REFINE_FACTOR = 10
 
 
 class VectorSignal:
-    def __init__(self, table: Table, ann_min_rows: int) -> None:
-        self.table = table
-        self.use_ann = table.count_rows() >= ann_min_rows and any(
-            index.index_type.startswith("IVF") for index in table.list_indices()
+    def __init__(self, dataset: LanceDataset, ann_min_rows: int) -> None:
+        self.dataset = dataset
+        self.use_ann = dataset.count_rows() >= ann_min_rows and any(
+            str(index.get("type", "")).startswith("IVF") for index in dataset.list_indices()
         )
         self._ids: list[str] = []
         self._paths: NDArray[np.str_] = np.array([], dtype=str)
@@ -36,13 +35,13 @@ class VectorSignal:
     def pending(self) -> set[str]:
         """Ids of chunks not embedded yet (read once): this signal cannot rank them."""
         if self._pending is None:
-            data = self.table.to_lance().to_table(columns=["id"], filter="vector IS NULL")
+            data = self.dataset.to_table(columns=["id"], filter="vector IS NULL")
             self._pending = {str(i) for i in data.column("id").to_pylist()}
         return self._pending
 
     def _load(self) -> NDArray[np.float32]:
         if self._matrix is None:
-            data = self.table.to_lance().to_table(
+            data = self.dataset.to_table(
                 columns=["id", "path", "vector"], filter="vector IS NOT NULL"
             )
             self._ids = [str(i) for i in data.column("id").to_pylist()]
@@ -72,9 +71,16 @@ class VectorSignal:
     def _search_ann(
         self, query: NDArray[np.float32], limit: int, allowed_paths: set[str] | None
     ) -> list[tuple[str, float]]:
-        builder = cast("LanceVectorQueryBuilder", self.table.search(query))
-        search = builder.distance_type("cosine").refine_factor(_REFINE_FACTOR)
-        if allowed_paths is not None:
-            search = search.where(f"path IN ({sql_list(allowed_paths)})", prefilter=True)
-        rows = search.limit(limit).select(["id", "_distance"]).to_list()
-        return [(row["id"], 1.0 - float(row["_distance"])) for row in rows]
+        nearest = {
+            "column": "vector",
+            "q": query,
+            "k": limit,
+            "metric": "cosine",
+            "refine_factor": _REFINE_FACTOR,
+        }
+        where = f"path IN ({sql_list(allowed_paths)})" if allowed_paths is not None else None
+        table = self.dataset.to_table(columns=["id"], nearest=nearest, filter=where, prefilter=True)
+        distances = table.column("_distance").to_pylist()
+        return [
+            (i, 1.0 - d) for i, d in zip(table.column("id").to_pylist(), distances, strict=True)
+        ]

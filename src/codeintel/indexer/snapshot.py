@@ -1,0 +1,65 @@
+"""A read-only view of an index at one version, through ``lance`` alone.
+
+Importing LanceDB costs seconds (its namespace client); readers need only ``lance``, so
+search and status start fast. The datasets are pinned when opened: every read through one
+snapshot sees the same version, whatever a concurrent build commits meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from codeintel.errors import NotIndexed
+from codeintel.indexer.store import IndexMeta, file_states
+
+if TYPE_CHECKING:
+    from lance import LanceDataset
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    chunks: LanceDataset
+    files: LanceDataset
+    meta: IndexMeta
+
+    @classmethod
+    def open(
+        cls,
+        uri: str,
+        storage_options: dict[str, str] | None = None,
+        expected: IndexMeta | None = None,
+    ) -> Snapshot:
+        """The index at ``uri``; with ``expected``, refused if built with other settings."""
+        import lance
+
+        def dataset(name: str) -> LanceDataset:
+            location = f"{uri.rstrip('/')}/{name}.lance"
+            try:
+                return lance.dataset(location, storage_options=storage_options or None)
+            except (ValueError, OSError) as exc:
+                raise NotIndexed(f"no index at {uri}; run `codeintel index build` first") from exc
+
+        meta = IndexMeta.from_rows(dataset("meta").to_table().to_pylist())
+        meta.check(expected)
+        return cls(chunks=dataset("chunks"), files=dataset("files"), meta=meta)
+
+    def file_states(self) -> dict[str, tuple[str, int, float]]:
+        return file_states(self.files)
+
+    def status(self) -> dict[str, Any]:
+        total = self.chunks.count_rows()
+        pending = self.chunks.count_rows(filter="vector IS NULL")
+        languages = self.chunks.to_table(columns=["language"]).column("language").to_pylist()
+        return {
+            "files": self.files.count_rows(),
+            "chunks": total,
+            "embedded": total - pending,
+            "pending": pending,
+            "languages": dict(Counter(languages).most_common()),
+            "embedder": self.meta.embedder,
+            "dim": self.meta.dim,
+            "encoding": self.meta.encoding,
+            "schema_version": self.meta.schema_version,
+        }
