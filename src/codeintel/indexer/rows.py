@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict
 from typing import Any
 
 from codeintel.indexer.chunking import ChunkLimits, chunk_file
@@ -23,7 +22,7 @@ def _counter(encoding: str) -> TokenCounter:
 
 
 def chunk_row(chunk: Chunk, model_id: str) -> Row:
-    row = asdict(chunk)
+    row = dict(vars(chunk))  # shallow: the lists are not shared with anything else
     row["terms"] = chunk_terms(chunk.path, chunk.symbol, chunk.text)
     row["embed_key"] = cache_key(
         model_id, embedding_text(chunk.path, chunk.kind, chunk.symbol, chunk.signature, chunk.text)

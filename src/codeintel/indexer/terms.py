@@ -22,7 +22,7 @@ def expand_terms(text: str) -> str:
     """The text followed by the words of each compound identifier in it (each once)."""
     compounds = {
         word
-        for word in _IDENTIFIER.findall(text)
+        for word in set(_IDENTIFIER.findall(text))
         if "_" in word.strip("_")
         or (not word.isupper() and not word.islower() and not word.istitle())
     }
