@@ -199,6 +199,8 @@ class Builder:
         self.cache = cache
         self.progress = progress
         self.report = BuildReport()
+        # Into an empty table rows can be appended: no earlier row can match or be stale.
+        self.first_build = store.count() == 0
 
     def write_lexical(self) -> None:
         started = time.perf_counter()
@@ -261,7 +263,7 @@ class Builder:
             if vector is not None:
                 row["vector"] = vector
                 self.report.reused += 1
-        self.store.replace_files(chunk_rows, file_rows_)
+        self.store.replace_files(chunk_rows, file_rows_, append=self.first_build)
 
     def embed_pending(self, embedder: Embedder, batch_size: int) -> None:
         started = time.perf_counter()

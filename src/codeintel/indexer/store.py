@@ -168,20 +168,29 @@ class Store:
     # -- writes -------------------------------------------------------------------
 
     def replace_files(
-        self, chunk_rows: list[dict[str, Any]], file_rows: list[dict[str, Any]]
+        self,
+        chunk_rows: list[dict[str, Any]],
+        file_rows: list[dict[str, Any]],
+        append: bool = False,
     ) -> None:
-        """Make the given files' chunks exactly ``chunk_rows`` (one commit), then record them."""
+        """Make the given files' chunks exactly ``chunk_rows`` (one commit), then record them.
+
+        ``append`` is for files with no rows yet (a first build): a plain append, where the
+        merge would join against the whole table."""
         paths = [row["path"] for row in file_rows]
         if not paths:
             return
         data = pa.Table.from_pylist(chunk_rows, schema=self.chunks.schema)
-        (
-            self.chunks.merge_insert("id")
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(f"path IN ({sql_list(paths)})")
-            .execute(data, on_bad_vectors="null")
-        )
+        if append:
+            self.chunks.add(data, on_bad_vectors="null")
+        else:
+            (
+                self.chunks.merge_insert("id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(f"path IN ({sql_list(paths)})")
+                .execute(data, on_bad_vectors="null")
+            )
         self.files.merge_insert(
             "path"
         ).when_matched_update_all().when_not_matched_insert_all().execute(
