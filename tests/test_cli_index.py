@@ -45,3 +45,21 @@ def test_status_without_index_is_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0
     assert "codeintel index build" in result.stderr
+
+
+def test_dry_run_lists_the_plan_and_writes_nothing(tmp_path: Path) -> None:
+    write_files(tmp_path, {**SAMPLE, "package-lock.json": "{}\n"})
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", "build", str(tmp_path), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert sorted(plan["index"]) == sorted(SAMPLE)
+    assert plan["skipped"] == [{"path": "package-lock.json", "reason": "lockfile"}]
+    assert not (tmp_path / ".codeintel").exists()
+    runner.invoke(main, ["index", "build", str(tmp_path), "--model", "hashing:64"])
+    (tmp_path / "web" / "api.js").unlink()
+    again = json.loads(
+        runner.invoke(main, ["index", "build", str(tmp_path), "--dry-run", "--json"]).stdout
+    )
+    assert again["index"] == [] and again["delete"] == ["web/api.js"]
+    assert again["unchanged"] == 2

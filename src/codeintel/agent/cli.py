@@ -64,17 +64,27 @@ _path_argument = click.argument(
 @_path_argument
 @click.option("--no-embed", is_flag=True, help="Only the lexical index; vectors later.")
 @click.option("--rebuild", is_flag=True, help="Drop the index and build it from scratch.")
+@click.option("--dry-run", is_flag=True, help="List what would be indexed, change nothing.")
 @click.option("--model", default=None, help="Embedding model (sentence-transformers name or path).")
 @click.option("--device", default=None, help="cpu, cuda, mps or auto.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def index_build(
-    path: Path, no_embed: bool, rebuild: bool, model: str | None, device: str | None, as_json: bool
+    path: Path,
+    no_embed: bool,
+    rebuild: bool,
+    dry_run: bool,
+    model: str | None,
+    device: str | None,
+    as_json: bool,
 ) -> None:
     """Index PATH (default: the current folder), incrementally."""
     from codeintel.indexer.repository import Repository
 
     settings = _settings(path, {("embed", "model"): model, ("embed", "device"): device})
     repo = Repository(path, settings.index, settings.embed)
+    if dry_run:
+        _show_dry_run(repo.dry_run(), as_json)
+        return
     with TerminalProgress() as progress:
         report = repo.build(embed=not no_embed, rebuild=rebuild, progress=progress)
     if as_json:
@@ -95,6 +105,23 @@ def index_build(
         click.echo(f"skipped: {reasons}")
     if report.invalid_utf8:
         click.echo(f"{report.invalid_utf8} files had invalid UTF-8 (decoded with replacement)")
+
+
+def _show_dry_run(plan: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _emit_json(plan)
+        return
+    for path in plan["index"]:
+        click.echo(f"index   {path}")
+    for path in plan["delete"]:
+        click.echo(f"delete  {path}")
+    for item in plan["skipped"]:
+        click.echo(f"skip    {item['path']}  ({item['reason']})")
+    click.echo(
+        f"would index {len(plan['index'])} files ({plan['bytes'] / 1e6:.1f} MB), "
+        f"delete {len(plan['delete'])}, skip {len(plan['skipped'])}; "
+        f"{plan['unchanged']} unchanged"
+    )
 
 
 @index.command("status")

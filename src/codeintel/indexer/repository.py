@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from codeintel.errors import ConfigError
+from codeintel.errors import ConfigError, NotIndexed
 from codeintel.indexer.discover import INDEX_DIR
 from codeintel.indexer.embed_cache import EmbeddingCache, default_cache_dir
 from codeintel.indexer.embedder import Embedder, embedder_identity, load_embedder
 from codeintel.indexer.lock import writer_lock
-from codeintel.indexer.pipeline import Builder, BuildReport, Progress, SilentProgress
+from codeintel.indexer.pipeline import (
+    Builder,
+    BuildReport,
+    Progress,
+    SilentProgress,
+    plan_changes,
+)
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.indexer.snapshot import Snapshot
 from codeintel.indexer.store import IndexMeta, Store
@@ -91,6 +98,22 @@ class Repository:
             report.files, report.chunks = summary["files"], summary["chunks"]
             report.pending, report.languages = summary["pending"], summary["languages"]
             return report
+
+    def dry_run(self) -> dict[str, Any]:
+        """What a build would do now, without writing, locking or loading a model."""
+        try:
+            known = self.snapshot(check=False).file_states()
+        except NotIndexed:
+            known = {}
+        plan = plan_changes(self.root, self.index_settings, known)
+        return {
+            "index": [record.path for record, _ in plan.changed],
+            "bytes": sum(record.size for record, _ in plan.changed),
+            "languages": dict(Counter(record.language for record, _ in plan.changed)),
+            "unchanged": plan.unchanged,
+            "delete": plan.deleted,
+            "skipped": [{"path": item.path, "reason": item.reason} for item in plan.skipped],
+        }
 
     def status(self) -> dict[str, Any]:
         """What the index holds, read with lance alone (no lancedb or model import: fast)."""
