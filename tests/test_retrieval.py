@@ -566,3 +566,19 @@ def test_personalized_pagerank_matches_a_dict_power_iteration() -> None:
     got = personalized_pagerank(edges, seeds)
     assert set(got) == set(rank)
     assert all(abs(got[n] - rank[n]) < 1e-12 for n in rank)
+
+
+def test_a_dotted_module_name_finds_its_file(lexical: Searcher) -> None:
+    results = lexical.search("registration breaks somewhere in app.services", k=10)
+    named = [r for r in results if "path" in r.signals]
+    assert named and {r.chunk.path for r in named} == {"app/services.py"}
+
+
+def test_prose_counts_for_less_than_the_code_it_describes(built: Repository) -> None:
+    query = "customers register browse products place orders"
+    flat = Searcher(built, RetrievalSettings(prior_prose=1.0, graph_seeds=0), None)
+    scaled = Searcher(built, RetrievalSettings(graph_seeds=0), None)
+    readme_flat = [r.chunk.path for r in flat.search(query, k=3)].index("README.md")
+    scaled_paths = [r.chunk.path for r in scaled.search(query, k=20)]
+    assert readme_flat == 0
+    assert scaled_paths.index("README.md") > 0

@@ -61,12 +61,13 @@ class LexicalSignals:
         by_query_order = [row["id"] for row in sorted(rows, key=first_named)]
         return list(dict.fromkeys(exact + by_query_order))[:limit]
 
-    def resolve_paths(self, mentioned: list[str]) -> list[str]:
-        """Indexed paths a mention refers to: exact, else the longest matching suffix."""
+    def resolve_paths(self, mentioned: list[str], min_parts: int = 1) -> list[str]:
+        """Indexed paths a mention refers to: exact, else the longest matching suffix of at
+        least ``min_parts`` components."""
         resolved: list[str] = []
         for mention in mentioned:
             parts = mention.replace("\\", "/").lstrip("./").split("/")
-            for start in range(len(parts)):
+            for start in range(max(1, len(parts) - min_parts + 1)):
                 suffix = "/".join(parts[start:])
                 hits = [p for p in self.paths if p == suffix or p.endswith("/" + suffix)]
                 if hits:

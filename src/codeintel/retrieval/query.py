@@ -21,6 +21,7 @@ _SOURCE_SUFFIXES = frozenset(
 _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
 _WORD = re.compile(r"\b[A-Za-z_]\w*\b")
 _MAX_IDENTIFIERS = 40
+_MODULE_FILES = (".py", "/__init__.py")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class ParsedQuery:
     dotted: list[str] = field(default_factory=list)  # e.g. UserStore.get_user
     paths: list[str] = field(default_factory=list)
     frames: list[Frame] = field(default_factory=list)
+
+    @property
+    def module_paths(self) -> list[str]:
+        """Files that dotted module names may mean: ``pkg.mod`` → ``pkg/mod.py`` or
+        ``pkg/mod/__init__.py``."""
+        modules = [d for d in self.dotted if all(part.islower() for part in d.split("."))]
+        return [f"{name.replace('.', '/')}{suffix}" for name in modules for suffix in _MODULE_FILES]
 
     @property
     def terms(self) -> str:

@@ -15,6 +15,7 @@ from codeintel.retrieval.freshness import Remapper, refresh_lexical, stale_paths
 from codeintel.retrieval.fusion import Fused, reciprocal_rank_fusion
 from codeintel.retrieval.graph import SymbolGraph
 from codeintel.retrieval.lexical import LexicalSignals
+from codeintel.retrieval.priors import file_prior
 from codeintel.retrieval.query import ParsedQuery, parse_query
 from codeintel.retrieval.settings import RetrievalSettings
 from codeintel.retrieval.vector import VectorSignal
@@ -104,7 +105,20 @@ class Searcher:
             fused = self._fuse(ranked, weights)
             if allowed is not None:
                 fused = self._keep_allowed(fused, allowed)
-        return self._results(fused, k)
+        return self._results(self._apply_priors(fused), k)
+
+    def _apply_priors(self, fused: list[Fused]) -> list[Fused]:
+        """Scale each score by its file's prior (prose and tests count for less)."""
+        s = self.settings
+        if s.prior_prose == 1 and s.prior_tests == 1:
+            return fused
+        paths = self._paths_of([hit.id for hit in fused])
+        for hit in fused:
+            path = paths.get(hit.id, "")
+            hit.score *= file_prior(
+                path, self.languages.get(path, ""), s.prior_prose, s.prior_tests
+            )
+        return sorted(fused, key=lambda h: (-h.score, -len(h.signals), h.id))
 
     def _fuse(self, ranked: dict[str, list[str]], weights: dict[str, float]) -> list[Fused]:
         """RRF, where a chunk not embedded yet stands in its BM25 rank for its vector rank:
@@ -151,7 +165,7 @@ class Searcher:
         ranked = {
             "bm25": [chunk_id for chunk_id, _ in lexical.bm25(parsed.terms, n, where)],
             "symbol": lexical.defining(parsed.identifiers, parsed.dotted, n, where),
-            "path": lexical.in_files(lexical.resolve_paths(parsed.paths), parsed.terms, n, where),
+            "path": lexical.in_files(self._named_files(parsed), parsed.terms, n, where),
             "frame": lexical.at_lines(parsed.frames, where, self.remapper),
         }
         if self.embedder is not None:
@@ -160,9 +174,24 @@ class Searcher:
             ranked["vector"] = [cid for cid, _ in self.vector.search(query_vector, n, allowed)]
         return {signal: ids for signal, ids in ranked.items() if ids}
 
+    def _named_files(self, parsed: ParsedQuery) -> list[str]:
+        """Files the query names by path, or by dotted module name (whole suffixes only)."""
+        named = self.lexical.resolve_paths(parsed.paths)
+        return named + self.lexical.resolve_paths(parsed.module_paths, min_parts=2)
+
     def _keep_allowed(self, fused: list[Fused], allowed: set[str]) -> list[Fused]:
-        rows = self._fetch([hit.id for hit in fused])
-        return [hit for hit in fused if hit.id in rows and rows[hit.id].path in allowed]
+        paths = self._paths_of([hit.id for hit in fused])
+        return [hit for hit in fused if paths.get(hit.id) in allowed]
+
+    def _paths_of(self, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        table = self.snapshot.chunks.to_table(
+            columns=["id", "path"], filter=f"id IN ({sql_list(ids)})"
+        )
+        return dict(
+            zip(table.column("id").to_pylist(), table.column("path").to_pylist(), strict=True)
+        )
 
     def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:

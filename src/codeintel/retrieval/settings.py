@@ -17,6 +17,8 @@ class RetrievalSettings(BaseModel):
     weight_path: float = Field(1.0, ge=0, description="chunks of files the query names")
     weight_frame: float = Field(2.0, ge=0, description="chunks holding stack-trace lines")
     weight_graph: float = Field(0.6, ge=0, description="symbol-graph neighbours of top hits")
+    prior_prose: float = Field(0.5, ge=0, le=1, description="score factor for docs and text")
+    prior_tests: float = Field(0.7, ge=0, le=1, description="score factor for test files")
     graph_seeds: int = Field(10, ge=0, description="top hits the symbol graph expands from")
     ann_min_rows: int = Field(
         200_000, ge=1, description="vector search uses the ANN index from this many rows"
