@@ -18,6 +18,7 @@ from codeintel.indexer.repository import Repository
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.retrieval.search import Filters, Searcher, SearchResult
 from codeintel.retrieval.settings import RetrievalSettings
+from codeintel.retrieval.vector import VectorSignal
 from tests.conftest import write_files
 
 HASHING = "hashing:256"
@@ -582,3 +583,21 @@ def test_prose_counts_for_less_than_the_code_it_describes(built: Repository) -> 
     scaled_paths = [r.chunk.path for r in scaled.search(query, k=20)]
     assert readme_flat == 0
     assert scaled_paths.index("README.md") > 0
+
+
+def test_an_ann_index_is_built_past_its_threshold_and_used(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    write_files(root, SHOP)
+    settings = IndexSettings(vector_index_min_rows=10)
+    repo = Repository(root, settings, EmbedSettings(model=HASHING))
+    repo.build()
+    searcher = Searcher(repo, RetrievalSettings(), load_embedder(EmbedSettings(model=HASHING)))
+    assert searcher.vector.use_ann
+    text = by_symbol(searcher.search("parse_price", k=10), "parse_price").chunk.text
+    vector = searcher.embedder.embed([text])[0]  # type: ignore[union-attr]
+    exact = VectorSignal(searcher.snapshot.chunks)
+    exact.use_ann = False
+    ann_ids = [chunk_id for chunk_id, _ in searcher.vector.search(vector, 3)]
+    exact_ids = [chunk_id for chunk_id, _ in exact.search(vector, 3)]
+    assert ann_ids[0] == exact_ids[0]
+    assert searcher._fetch(ann_ids[:1])[ann_ids[0]].symbol == "parse_price"

@@ -29,6 +29,9 @@ class IndexSettings(_Section):
     encoding: Encoding = "cl100k_base"
     lock_timeout: float = Field(30.0, ge=0, description="seconds to wait for another writer")
     workers: int = Field(0, ge=0, description="chunking processes; 0 = one per core")
+    vector_index_min_rows: int = Field(
+        500_000, ge=1, description="embedded rows from which an ANN vector index is built"
+    )
 
 
 class EmbedSettings(_Section):

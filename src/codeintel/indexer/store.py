@@ -268,6 +268,20 @@ class Store:
         if stats is not None and stats.num_unindexed_rows > INDEX_REFRESH_ROWS:
             self.chunks.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
 
+    def refresh_vector_index(self, min_rows: int) -> None:
+        """Build the ANN index once ``min_rows`` chunks have vectors (below that, exact search
+        in numpy is faster and exact: see docs/decisions.md); later builds fold new vectors
+        in through ``refresh_indexes``."""
+        from lancedb.index import HnswSq
+
+        if any(index.name == "vector_idx" for index in self.chunks.list_indices()):
+            return
+        embedded = self.count("vector IS NOT NULL")
+        if embedded >= min_rows:
+            partitions = max(1, min(1024, embedded // 8192))
+            config = HnswSq(distance_type="cosine", num_partitions=partitions)
+            self.chunks.create_index("vector", config=config, name="vector_idx")
+
     def compact(self) -> None:
         """Merge fragments once there are many; always drop versions past the grace period
         (every batch write makes a version)."""

@@ -83,7 +83,7 @@ class Searcher:
         files = snapshot.files.to_table(columns=["path", "language"]).to_pylist()
         self.languages = {row["path"]: row["language"] for row in files}
         self.lexical = LexicalSignals(snapshot.chunks, sorted(self.languages))
-        self.vector = VectorSignal(snapshot.chunks, self.settings.ann_min_rows)
+        self.vector = VectorSignal(snapshot.chunks)
         self.graph = SymbolGraph(snapshot.chunks)
 
     def search(

@@ -20,7 +20,4 @@ class RetrievalSettings(BaseModel):
     prior_prose: float = Field(0.5, ge=0, le=1, description="score factor for docs and text")
     prior_tests: float = Field(0.7, ge=0, le=1, description="score factor for test files")
     graph_seeds: int = Field(10, ge=0, description="top hits the symbol graph expands from")
-    ann_min_rows: int = Field(
-        200_000, ge=1, description="vector search uses the ANN index from this many rows"
-    )
     freshness: bool = Field(True, description="re-chunk files changed since the last build")

@@ -1,9 +1,9 @@
 """Nearest neighbours of the query embedding.
 
-Exact search in numpy over the stored vectors (a 50k×384 matrix product takes a few ms,
-where LanceDB's brute force scan takes far longer); past ``ann_min_rows`` rows, LanceDB's
-ANN index with a refine step, when the build has made one. Unembedded chunks are simply not
-here: the lexical signals still find them.
+Exact search in numpy over the stored vectors (a 70k×384 matrix product takes a few ms,
+where LanceDB's brute-force scan takes far longer); once the build has made an ANN index
+(past ``index.vector_index_min_rows`` embedded chunks), that index with a refine step.
+Unembedded chunks are simply not here: the lexical signals still find them.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 _REFINE_FACTOR = 10
+_PROBES = 16
 
 
 class VectorSignal:
-    def __init__(self, dataset: LanceDataset, ann_min_rows: int) -> None:
+    def __init__(self, dataset: LanceDataset) -> None:
         self.dataset = dataset
-        self.use_ann = dataset.count_rows() >= ann_min_rows and any(
-            str(index.get("type", "")).startswith("IVF") for index in dataset.list_indices()
-        )
+        self.use_ann = any(index["name"] == "vector_idx" for index in dataset.list_indices())
         self._ids: list[str] = []
         self._paths: NDArray[np.str_] = np.array([], dtype=str)
         self._matrix: NDArray[np.float32] | None = None
@@ -77,9 +76,13 @@ class VectorSignal:
             "k": limit,
             "metric": "cosine",
             "refine_factor": _REFINE_FACTOR,
+            "nprobes": _PROBES,
         }
         where = f"path IN ({sql_list(allowed_paths)})" if allowed_paths is not None else None
-        table = self.dataset.to_table(columns=["id"], nearest=nearest, filter=where, prefilter=True)
+        columns = ["id", "_distance"]
+        table = self.dataset.to_table(
+            columns=columns, nearest=nearest, filter=where, prefilter=True
+        )
         distances = table.column("_distance").to_pylist()
         return [
             (i, 1.0 - d) for i, d in zip(table.column("id").to_pylist(), distances, strict=True)
