@@ -441,7 +441,8 @@ def test_stale_file_is_reindexed_lexically_before_answering(
     root = fresh.root
     edit_utils(root)
     searcher = Searcher(fresh, RetrievalSettings(), embedder)
-    assert searcher.remapper is None  # the lexical refresh route
+    assert searcher.remapper is not None
+    assert not searcher.remapper.is_stale("app/utils.py")  # the lexical refresh route
     moved = by_symbol(searcher.search("slugify", k=5), "slugify")
     assert moved.chunk.start_line == line_of(root, "app/utils.py", "def slugify")
     assert moved.chunk.start_line > 13  # it moved down
@@ -468,7 +469,8 @@ def test_stale_file_is_remapped_when_another_writer_holds_the_lock(
         else:
             stack.enter_context(lock_in_subprocess(fresh))
         searcher = Searcher(fresh, RetrievalSettings(), embedder)
-        assert searcher.remapper is not None  # the remap route
+        assert searcher.remapper is not None
+        assert searcher.remapper.is_stale("app/utils.py")  # the remap route
         moved = by_symbol(searcher.search("slugify", k=5), "slugify")
         assert moved.chunk.start_line == line_of(root, "app/utils.py", "def slugify")
         # parse_price's text changed: the index's version of it is never shown
@@ -601,3 +603,12 @@ def test_an_ann_index_is_built_past_its_threshold_and_used(tmp_path: Path) -> No
     exact_ids = [chunk_id for chunk_id, _ in exact.search(vector, 3)]
     assert ann_ids[0] == exact_ids[0]
     assert searcher._fetch(ann_ids[:1])[ann_ids[0]].symbol == "parse_price"
+
+
+def test_a_long_lived_searcher_follows_later_edits(fresh: Repository, embedder: Embedder) -> None:
+    searcher = Searcher(fresh, RetrievalSettings(), embedder)
+    before = by_symbol(searcher.search("slugify", k=5), "slugify").chunk.start_line
+    edit_utils(fresh.root)  # after the searcher opened: only the remap can notice
+    after = by_symbol(searcher.search("slugify", k=5), "slugify").chunk
+    assert after.start_line == line_of(fresh.root, "app/utils.py", "def slugify") > before
+    assert_matches_disk(fresh.root, searcher.search("parse a price", k=10))

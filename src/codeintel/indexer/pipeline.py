@@ -217,7 +217,7 @@ class Builder:
         report.invalid_utf8 = plan.invalid_utf8
         report.bytes_indexed = sum(record.size for record, _ in plan.changed)
         records = {record.path: record for record, _ in plan.changed}
-        limits = ChunkLimits(self.settings.max_chunk_chars, self.settings.window_lines)
+        limits = self.settings.chunk_limits()
         self.progress.phase("chunking", len(plan.changed))
         chunk_rows: list[Row] = []
         file_rows_: list[dict[str, Any]] = []

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from codeintel.indexer.chunking.source import ChunkLimits
+
 Encoding = Literal["cl100k_base", "o200k_base"]
 Device = Literal["cpu", "cuda", "mps", "auto"]
 
@@ -32,6 +34,9 @@ class IndexSettings(_Section):
     vector_index_min_rows: int = Field(
         500_000, ge=1, description="embedded rows from which an ANN vector index is built"
     )
+
+    def chunk_limits(self) -> ChunkLimits:
+        return ChunkLimits(self.max_chunk_chars, self.window_lines)
 
 
 class EmbedSettings(_Section):

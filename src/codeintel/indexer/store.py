@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from lancedb.table import Table
 
 SCHEMA_VERSION = "1"
-# Old versions stay this long, so a reader that opened one just before a build finishes
-# can complete its query; everything older is pruned by `compact`.
+# A version stays this long after a newer one replaced it, so a reader that opened it just
+# before a build finished can complete its query; `compact` prunes the rest.
 KEEP_OLD_VERSIONS = timedelta(seconds=60)
 # Rows written since the last index refresh that the indexes tolerate before a refresh.
 INDEX_REFRESH_ROWS = 5_000
@@ -218,6 +218,9 @@ class Store:
         self.files.merge_insert("path").when_matched_update_all().execute(data)
 
     def delete_files(self, paths: Sequence[str]) -> None:
+        """Drop files and their chunks. The files rows are first marked unfinished, so a build
+        killed between the two deletes re-reads the file rather than trusting its old row."""
+        self.claim_files(paths)
         for start in range(0, len(paths), 500):
             batch = sql_list(paths[start : start + 500])
             self.chunks.delete(f"path IN ({batch})")
@@ -283,13 +286,25 @@ class Store:
             self.chunks.create_index("vector", config=config, name="vector_idx")
 
     def compact(self) -> None:
-        """Merge fragments once there are many; always drop versions past the grace period
-        (every batch write makes a version)."""
+        """Merge fragments once there are many; drop versions superseded longer ago than the
+        grace period (every batch write makes a version)."""
         for table in (self.chunks, self.files):
+            age = _prunable_age(table)
             if len(table.to_lance().get_fragments()) > MAX_FRAGMENTS:
-                table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
-            else:
-                table.cleanup_old_versions(KEEP_OLD_VERSIONS)
+                table.optimize(cleanup_older_than=age)
+            elif age is not None:
+                table.cleanup_old_versions(age)
+
+
+def _prunable_age(table: Table) -> timedelta | None:
+    """The age past which versions may go, so that a reader still has ``KEEP_OLD_VERSIONS``
+    after a version stops being current: pruning goes by creation time, and every version
+    older than the newest one created before the grace period was superseded before it."""
+    now = datetime.now()  # lance stamps versions in naive local time
+    settled = [
+        v["timestamp"] for v in table.list_versions() if now - v["timestamp"] >= KEEP_OLD_VERSIONS
+    ]
+    return now - max(settled) if settled else None
 
 
 def _index_configs() -> dict[str, Any]:

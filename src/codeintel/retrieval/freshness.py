@@ -1,9 +1,11 @@
-"""Results never point at lines that moved: files changed since the last build are re-read.
+"""Results never point at lines that moved.
 
-Before a search, indexed files whose size or mtime changed are re-indexed lexically (a quick
-incremental build that does not wait for the writer lock). If another build holds the lock,
-results in changed files are re-chunked in memory and mapped by content id: a chunk that
-only moved keeps its id and gets its new lines; a chunk whose text changed is dropped.
+When a Searcher opens, indexed files whose size or mtime changed are re-indexed lexically
+(an incremental build that does not wait for the writer lock), so their new text can be
+found. Whatever happens later, or if that build cannot run (another writer, a read-only
+checkout), every result is checked against its file on disk at answer time: a file that
+changed since the snapshot is re-chunked in memory and the result mapped by content id. A
+chunk that only moved keeps its id and gets its new lines; one whose text changed is dropped.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from codeintel.errors import IndexLocked
-from codeintel.indexer.chunking import ChunkLimits, chunk_file
+from codeintel.errors import CodeintelError
+from codeintel.indexer.chunking import chunk_file
 from codeintel.indexer.discover import read_file
 from codeintel.indexer.languages import language_for
 from codeintel.indexer.models import Chunk
@@ -35,25 +37,30 @@ def stale_paths(repo: Repository, states: dict[str, tuple[str, int, float]]) -> 
 
 
 def refresh_lexical(repo: Repository) -> bool:
-    """Re-index changed files without embedding; False when another writer holds the lock."""
+    """Re-index changed files without embedding; False when that cannot happen now (another
+    writer holds the lock, the index folder is read-only, the settings no longer match)."""
     settings = repo.index_settings.model_copy(update={"lock_timeout": 0.0})
     try:
         Repository(repo.root, settings, repo.embed_settings).build(embed=False)
-    except IndexLocked:
+    except (CodeintelError, OSError):
         return False
     return True
 
 
 @dataclass
 class Remapper:
-    """Maps index chunks of stale files onto their current text, by content id."""
+    """Maps index chunks onto their files as they are on disk now, by content id."""
 
     repo: Repository
-    stale: set[str]
-    _fresh: dict[str, dict[str, Chunk]] = field(default_factory=dict)
+    states: dict[str, tuple[str, int, float]]  # path → (sha256, size, mtime) in the snapshot
+    encoding: str
+    _fresh: dict[tuple[str, int, float], dict[str, Chunk]] = field(default_factory=dict)
+
+    def is_stale(self, path: str) -> bool:
+        return self._disk_state(path) != self.states.get(path, ("", -1, -1.0))[1:]
 
     def current(self, chunk: Chunk) -> Chunk | None:
-        if chunk.path not in self.stale:
+        if not self.is_stale(chunk.path):
             return chunk
         return self._chunks(chunk.path).get(chunk.id)
 
@@ -63,15 +70,23 @@ class Remapper:
         chunks = self._chunks(path).values()
         return next((c.id for c in chunks if c.start_line <= line <= c.end_line), None)
 
+    def _disk_state(self, path: str) -> tuple[int, float]:
+        try:
+            info = os.lstat(self.repo.root / path)
+        except OSError:
+            return (-1, -1.0)
+        return (info.st_size, info.st_mtime)
+
     def _chunks(self, path: str) -> dict[str, Chunk]:
-        if path not in self._fresh:
-            self._fresh[path] = {c.id: c for c in self._rechunk(path)}
-        return self._fresh[path]
+        key = (path, *self._disk_state(path))
+        if key not in self._fresh:
+            self._fresh[key] = {c.id: c for c in self._rechunk(path)}
+        return self._fresh[key]
 
     def _rechunk(self, path: str) -> list[Chunk]:
         settings = self.repo.index_settings
         record, text, _ = read_file(self.repo.root, path, settings)
         if record is None or not isinstance(text, str):
             return []
-        limits = ChunkLimits(settings.max_chunk_chars, settings.window_lines)
-        return chunk_file(path, text, language_for(path), TokenCounter(settings.encoding), limits)
+        counter = TokenCounter(self.encoding)
+        return chunk_file(path, text, language_for(path), counter, settings.chunk_limits())

@@ -99,7 +99,7 @@ class LexicalSignals:
                     f"path = {sql_string(path)} AND start_line <= {frame.line} "
                     f"AND end_line >= {frame.line}"
                 )
-                if remapper is not None and path in remapper.stale:
+                if remapper is not None and remapper.is_stale(path):
                     current = remapper.id_at(path, frame.line)
                     if current is None:
                         continue

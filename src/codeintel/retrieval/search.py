@@ -68,15 +68,16 @@ class Searcher:
         self.repo = repo
         self.settings = settings or RetrievalSettings()
         self.embedder = embedder
-        self.remapper: Remapper | None = None
         snapshot = repo.snapshot(check=embedder is not None)
-        if self.settings.freshness:
-            stale = stale_paths(repo, snapshot.file_states())
-            if stale and refresh_lexical(repo):
-                snapshot = repo.snapshot(check=False)
-            elif stale:
-                self.remapper = Remapper(repo, set(stale))
+        fresh = not self.settings.freshness or not stale_paths(repo, snapshot.file_states())
+        if not fresh and refresh_lexical(repo):
+            snapshot = repo.snapshot(check=False)
         self._open(snapshot)
+        self.remapper = (
+            Remapper(repo, snapshot.file_states(), snapshot.meta.encoding)
+            if self.settings.freshness
+            else None
+        )
 
     def _open(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
