@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from codeintel.agent.progress import TerminalProgress
-from codeintel.agent.settings import Settings, load_settings
+from codeintel.agent.settings import load_settings
 from codeintel.errors import CodeintelError
 from codeintel.indexer.tokens import ENCODINGS, encoding_for_model
 
@@ -31,10 +31,6 @@ class _Group(click.Group):
 
 def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _settings(path: Path, flags: dict[tuple[str, str], Any] | None = None) -> Settings:
-    return load_settings(path, flags)
 
 
 @click.group(cls=_Group)
@@ -80,7 +76,7 @@ def index_build(
     """Index PATH (default: the current folder), incrementally."""
     from codeintel.indexer.repository import Repository
 
-    settings = _settings(path, {("embed", "model"): model, ("embed", "device"): device})
+    settings = load_settings(path, {("embed", "model"): model, ("embed", "device"): device})
     repo = Repository(path, settings.index, settings.embed)
     if dry_run:
         _show_dry_run(repo.dry_run(), as_json)
@@ -131,7 +127,7 @@ def index_status(path: Path, as_json: bool) -> None:
     """Show what the index of PATH holds."""
     from codeintel.indexer.repository import Repository
 
-    settings = _settings(path)
+    settings = load_settings(path)
     status = Repository(path, settings.index, settings.embed).status()
     if as_json:
         _emit_json(status)
@@ -142,19 +138,25 @@ def index_status(path: Path, as_json: bool) -> None:
     click.echo(f"languages: {languages or 'none'}")
 
 
-@main.command()
-@click.argument("query")
-@click.option(
+_repo_option = click.option(
     "--path",
     "repo_path",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=".",
     help="Repository folder (default: current).",
 )
-@click.option("--k", type=int, default=None, help="Number of results.")
+_lexical_option = click.option(
+    "--lexical", is_flag=True, help="Skip the vector signal (no model load: fast)."
+)
+
+
+@main.command()
+@click.argument("query")
+@_repo_option
+@click.option("--k", type=click.IntRange(min=1), default=None, help="Number of results.")
 @click.option("--lang", default=None, help="Only chunks of this language (e.g. python).")
 @click.option("--glob", "path_glob", default=None, help="Only files matching this glob.")
-@click.option("--lexical", is_flag=True, help="Skip the vector signal (no model load: fast).")
+@_lexical_option
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def search(
     query: str,
@@ -188,7 +190,7 @@ def _searcher(repo_path: Path, lexical: bool) -> Any:
     from codeintel.indexer.repository import Repository
     from codeintel.retrieval.search import Searcher
 
-    settings = _settings(repo_path)
+    settings = load_settings(repo_path)
     repo = Repository(repo_path, settings.index, settings.embed)
     embedder = None
     if not lexical and repo.status()["embedded"]:
@@ -205,13 +207,7 @@ def _searcher(repo_path: Path, lexical: bool) -> Any:
     show_default=True,
     help="Token budget of the context.",
 )
-@click.option(
-    "--path",
-    "repo_path",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=".",
-    help="Repository folder (default: current).",
-)
+@_repo_option
 @click.option(
     "--encoding",
     type=click.Choice(ENCODINGS),
@@ -226,7 +222,7 @@ def _searcher(repo_path: Path, lexical: bool) -> Any:
     show_default=True,
     help="Retrieved chunks the packer chooses from.",
 )
-@click.option("--lexical", is_flag=True, help="Skip the vector signal (no model load: fast).")
+@_lexical_option
 @click.option("--json", "as_json", is_flag=True, help="Print the context contract as JSON.")
 def context(
     query: str,

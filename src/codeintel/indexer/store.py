@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from codeintel.errors import IndexMismatch, NotIndexed
 from codeintel.indexer.models import FileRecord
-from codeintel.indexer.sql import sql_list
+from codeintel.indexer.sql import sql_in
 
 if TYPE_CHECKING:
     import numpy as np
@@ -188,7 +188,7 @@ class Store:
                 self.chunks.merge_insert("id")
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
-                .when_not_matched_by_source_delete(f"path IN ({sql_list(paths)})")
+                .when_not_matched_by_source_delete(sql_in("path", paths))
                 .execute(data, on_bad_vectors="null")
             )
         self.files.merge_insert(
@@ -222,9 +222,9 @@ class Store:
         killed between the two deletes re-reads the file rather than trusting its old row."""
         self.claim_files(paths)
         for start in range(0, len(paths), 500):
-            batch = sql_list(paths[start : start + 500])
-            self.chunks.delete(f"path IN ({batch})")
-            self.files.delete(f"path IN ({batch})")
+            batch = sql_in("path", paths[start : start + 500])
+            self.chunks.delete(batch)
+            self.files.delete(batch)
 
     def set_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
         data = pa.table(

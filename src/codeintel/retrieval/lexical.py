@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from codeintel.indexer.sql import sql_list, sql_string
+from codeintel.indexer.sql import sql_in, sql_like_escaped, sql_list, sql_string
 from codeintel.retrieval.query import Frame
 
 if TYPE_CHECKING:
@@ -46,7 +46,9 @@ class LexicalSignals:
         exact: list[str] = []
         if dotted:
             symbols = " OR ".join(
-                f"symbol = {sql_string(d)} OR symbol LIKE {sql_string('%.' + d)}" for d in dotted
+                f"symbol = {sql_string(d)} OR "
+                f"symbol LIKE {sql_string('%.' + sql_like_escaped(d))} ESCAPE '\\'"
+                for d in dotted
             )
             exact = self._ids(_and(symbols, where), limit)
         if not identifiers:
@@ -81,7 +83,7 @@ class LexicalSignals:
         """The chunks of named files, the ones matching the query's terms first."""
         if not paths:
             return []
-        in_paths = f"path IN ({sql_list(paths)})"
+        in_paths = sql_in("path", paths)
         ranked = [chunk_id for chunk_id, _ in self.bm25(terms, limit, _and(in_paths, where))]
         rest = self._ids(_and(in_paths, where), limit)
         return list(dict.fromkeys(ranked + rest))[:limit]
@@ -116,5 +118,5 @@ class LexicalSignals:
     def _rows(self, ids: list[str], columns: list[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
-        filter_ = f"id IN ({sql_list(ids)})"
+        filter_ = sql_in("id", ids)
         return list(self.dataset.to_table(columns=columns, filter=filter_).to_pylist())

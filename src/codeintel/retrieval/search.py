@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from codeintel.indexer.embedder import Embedder
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.sql import sql_list, sql_string
+from codeintel.indexer.sql import sql_in, sql_string
 from codeintel.retrieval.freshness import Remapper, refresh_lexical, stale_paths
 from codeintel.retrieval.fusion import Fused, reciprocal_rank_fusion
 from codeintel.retrieval.graph import SymbolGraph
@@ -151,7 +151,7 @@ class Searcher:
             clauses.append(f"language = {sql_string(filters.language)}")
         allowed = self._allowed_paths(filters)
         if filters.path_glob and allowed is not None:
-            clauses.append(f"path IN ({sql_list(sorted(allowed)) or sql_string('')})")
+            clauses.append(sql_in("path", sorted(allowed)))
         return " AND ".join(clauses) or None
 
     def _allowed_paths(self, filters: Filters) -> set[str] | None:
@@ -187,9 +187,7 @@ class Searcher:
     def _paths_of(self, ids: list[str]) -> dict[str, str]:
         if not ids:
             return {}
-        table = self.snapshot.chunks.to_table(
-            columns=["id", "path"], filter=f"id IN ({sql_list(ids)})"
-        )
+        table = self.snapshot.chunks.to_table(columns=["id", "path"], filter=sql_in("id", ids))
         return dict(
             zip(table.column("id").to_pylist(), table.column("path").to_pylist(), strict=True)
         )
@@ -197,9 +195,7 @@ class Searcher:
     def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
-        table = self.snapshot.chunks.to_table(
-            columns=_CHUNK_FIELDS, filter=f"id IN ({sql_list(ids)})"
-        )
+        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=sql_in("id", ids))
         return {row["id"]: Chunk(**row) for row in table.to_pylist()}
 
     def _results(self, fused: list[Fused], k: int) -> list[SearchResult]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from codeintel.indexer.sql import sql_list
+from codeintel.indexer.sql import sql_in
 
 if TYPE_CHECKING:
     from lance import LanceDataset
@@ -78,7 +78,7 @@ class VectorSignal:
             "refine_factor": _REFINE_FACTOR,
             "nprobes": _PROBES,
         }
-        where = f"path IN ({sql_list(allowed_paths)})" if allowed_paths is not None else None
+        where = sql_in("path", allowed_paths) if allowed_paths is not None else None
         columns = ["id", "_distance"]
         table = self.dataset.to_table(
             columns=columns, nearest=nearest, filter=where, prefilter=True
