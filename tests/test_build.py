@@ -252,8 +252,8 @@ def test_touched_file_is_not_rechunked(tmp_path: Path) -> None:
     assert_same_index(repo.uri, fresh_build(tmp_path, tmp_path.parent / "reference"))
 
 
-def test_renamed_file_reembeds_only_itself(tmp_path: Path) -> None:
-    """The path is part of what the model reads, so a rename re-embeds that file's chunks only."""
+def test_renamed_file_reuses_its_vectors(tmp_path: Path) -> None:
+    """The model reads code, not paths, so a renamed file embeds nothing new."""
     write_files(tmp_path, SAMPLE)
     repo = repository(tmp_path)
     repo.build()
@@ -264,7 +264,7 @@ def test_renamed_file_reembeds_only_itself(tmp_path: Path) -> None:
     (tmp_path / "app/users.py").rename(tmp_path / "lib/users.py")
     report = repo.build()
     assert (report.changed, report.deleted) == (1, 1)
-    assert report.embedded == moved_chunks
+    assert report.embedded == 0 and report.reused == moved_chunks > 0
     paths = {row["path"] for row in table_rows(repo.uri, "chunks")}
     assert "app/users.py" not in paths and "lib/users.py" in paths
     assert_same_index(repo.uri, fresh_build(tmp_path, tmp_path.parent / "reference"))

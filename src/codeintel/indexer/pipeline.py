@@ -267,7 +267,7 @@ class Builder:
 
     def embed_pending(self, embedder: Embedder, batch_size: int) -> None:
         started = time.perf_counter()
-        columns = ["id", "path", "kind", "symbol", "signature", "text", "embed_key"]
+        columns = ["id", "kind", "symbol", "signature", "text", "embed_key"]
         pending = self.store.count("vector IS NULL")
         self.progress.phase("embedding", pending)
         for batch in self.store.pending(columns, batch_rows=max(batch_size * 8, 512)):
@@ -280,7 +280,7 @@ class Builder:
             self.report.reused += len(rows) - len(missing)
             if missing:
                 texts = [
-                    embedding_text(r["path"], r["kind"], r["symbol"], r["signature"], r["text"])
+                    embedding_text(r["kind"], r["symbol"], r["signature"], r["text"])
                     for r in missing
                 ]
                 computed = embedder.embed(texts)

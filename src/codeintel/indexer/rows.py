@@ -25,7 +25,7 @@ def chunk_row(chunk: Chunk, model_id: str) -> Row:
     row = dict(vars(chunk))  # shallow: the lists are not shared with anything else
     row["terms"] = chunk_terms(chunk.path, chunk.symbol, chunk.text)
     row["embed_key"] = cache_key(
-        model_id, embedding_text(chunk.path, chunk.kind, chunk.symbol, chunk.signature, chunk.text)
+        model_id, embedding_text(chunk.kind, chunk.symbol, chunk.signature, chunk.text)
     )
     row["vector"] = None
     return row
