@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from codeintel.agent.candidates import candidates_for
 from codeintel.indexer.embedder import Embedder, load_embedder
 from codeintel.indexer.lock import writer_lock
 from codeintel.indexer.repository import Repository
@@ -612,3 +613,21 @@ def test_a_long_lived_searcher_follows_later_edits(fresh: Repository, embedder: 
     after = by_symbol(searcher.search("slugify", k=5), "slugify").chunk
     assert after.start_line == line_of(fresh.root, "app/utils.py", "def slugify") > before
     assert_matches_disk(fresh.root, searcher.search("parse a price", k=10))
+
+
+def test_the_other_parts_of_a_split_function_come_with_it(tmp_path: Path) -> None:
+    steps = "\n".join(f"    total += step_{i}(order)  # pricing rule {i}" for i in range(60))
+    source = f"def compute_order_total(order):\n    total = 0\n{steps}\n    return total\n"
+    write_files(tmp_path / "shop", {"pricing.py": source})
+    repo = Repository(tmp_path / "shop", IndexSettings(), EmbedSettings(model=HASHING))
+    repo.build()
+    searcher = Searcher(repo, RetrievalSettings(), None)
+    first = [r for r in searcher.search("compute_order_total", k=1)]
+    assert first[0].chunk.symbol == "compute_order_total"
+    siblings = searcher.split_siblings(first)
+    parts = sorted([first[0].chunk, *(s.chunk for s in siblings)], key=lambda c: c.start_line)
+    assert len(parts) >= 3 and {c.symbol for c in parts} == {"compute_order_total"}
+    assert parts[0].start_line == 1 and parts[-1].text.endswith("return total")
+    assert all(s.score < first[0].score and s.signals == {"split": 1} for s in siblings)
+    candidates = candidates_for(searcher, "compute_order_total", 1)
+    assert {c.chunk.id for c in candidates} == {c.id for c in parts}

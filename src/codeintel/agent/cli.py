@@ -235,14 +235,15 @@ def context(
     as_json: bool,
 ) -> None:
     """Build the most useful context for QUERY within --budget tokens."""
-    from codeintel.agent.context import Candidate, build_context
+    from codeintel.agent.candidates import candidates_for
+    from codeintel.agent.context import build_context
     from codeintel.indexer.tokens import TokenCounter
 
     counter = TokenCounter(
         encoding or (encoding_for_model(llm_model) if llm_model else "cl100k_base")
     )
-    results = _searcher(repo_path, lexical).search(query, k=candidates)
-    packed = build_context([Candidate(r.chunk, r.score) for r in results], budget, counter)
+    found = candidates_for(_searcher(repo_path, lexical), query, candidates)
+    packed = build_context(found, budget, counter)
     if as_json:
         _emit_json(packed.to_json())
         return

@@ -45,6 +45,11 @@ class Candidate:
 class PackSettings:
     """How views are valued and shown, and how hard the packer tries.
 
+    An item's value is its view's utility times its relevance: its score over the best
+    candidate's, raised to ``relevance_power``. Fused retrieval scores are flat (rank 1 and
+    rank 30 differ by a factor of ~2), so without the power the knapsack buys skeletons of
+    many middling chunks instead of the full text of the few that matter.
+
     ``tighten_rounds`` bounds the re-solves when the rendered text overshoots the budget;
     after them the least valuable item per token is dropped until the text fits.
     """
@@ -52,6 +57,7 @@ class PackSettings:
     full: float = 1.0
     skeleton: float = 0.45
     signature: float = 0.15
+    relevance_power: float = 2.0
     line_numbers: bool = False
     tighten_rounds: int = 6
     solver: SolverSettings = field(default_factory=SolverSettings)
@@ -143,7 +149,12 @@ def _items(
     candidates: Sequence[Candidate], counter: TokenCounter, settings: PackSettings
 ) -> list[_Item]:
     offered: set[tuple[str, str]] = set()  # (path, body) of skeletons/signatures already offered
-    return [_item(candidate, counter, settings, offered) for candidate in _unique(candidates)]
+    unique = _unique(candidates)
+    top = max((c.score for c in unique), default=0.0) or 1.0
+    return [
+        _item(c, (c.score / top) ** settings.relevance_power, counter, settings, offered)
+        for c in unique
+    ]
 
 
 def _unique(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -161,6 +172,7 @@ def _unique(candidates: Sequence[Candidate]) -> list[Candidate]:
 
 def _item(
     candidate: Candidate,
+    relevance: float,
     counter: TokenCounter,
     settings: PackSettings,
     offered: set[tuple[str, str]],
@@ -176,7 +188,7 @@ def _item(
             continue
         offered.add(key)
         if piece.body.strip() and all(piece.body != kept.piece.body for kept in views):
-            value = candidate.score * settings.utility(view)
+            value = relevance * settings.utility(view)
             views.append(_View(piece, Option(cost(piece, counter), value)))
     return _Item(candidate.chunk.parent, tuple(views))
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from codeintel.indexer.snapshot import Snapshot
 
 _CHUNK_FIELDS = [f.name for f in fields(Chunk)]
+_UNSPLIT_KINDS = frozenset({"code", "section", "lines"})  # their symbol is not their own
+_SIBLING_SHARE = 0.95
 
 
 @dataclass
@@ -107,6 +109,32 @@ class Searcher:
             if allowed is not None:
                 fused = self._keep_allowed(fused, allowed)
         return self._results(self._apply_priors(fused), k)
+
+    def split_siblings(self, results: list[SearchResult]) -> list[SearchResult]:
+        """The other parts of split definitions among ``results`` (a function too long for
+        one chunk is stored as parts sharing path, symbol and kind), each scored just below
+        the part that was found: the edit may sit in a part that did not match the query."""
+        found = {r.chunk.id for r in results}
+        owners: dict[tuple[str, str, str], SearchResult] = {}
+        for result in results:
+            c = result.chunk
+            if c.symbol and c.kind not in _UNSPLIT_KINDS:
+                owners.setdefault((c.path, c.symbol, c.kind), result)
+        if not owners:
+            return []
+        clauses = " OR ".join(
+            f"(path = {sql_string(p)} AND symbol = {sql_string(sym)} AND kind = {sql_string(k)})"
+            for p, sym, k in owners
+        )
+        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=clauses)
+        siblings = []
+        for row in table.to_pylist():
+            chunk = Chunk(**row)
+            owner = owners[(chunk.path, chunk.symbol, chunk.kind)]
+            current = chunk if self.remapper is None else self.remapper.current(chunk)
+            if current is not None and chunk.id not in found:
+                siblings.append(SearchResult(current, owner.score * _SIBLING_SHARE, {"split": 1}))
+        return siblings
 
     def _apply_priors(self, fused: list[Fused]) -> list[Fused]:
         """Scale each score by its file's prior (prose and tests count for less)."""
