@@ -11,7 +11,7 @@ into one line in exactly one place; anything else is a bug and shows a traceback
     ├── IndexLocked            another writer holds the index
     ├── IndexMismatch          schema or embedder of the index differ from the settings
     ├── NotIndexed             no index exists yet for a repository
-    └── PathOutsideRepository  a path escapes the repository
+    └── IndexUnreadable        the index exists but cannot be read
 """
 
 
@@ -43,5 +43,5 @@ class NotIndexed(CodeintelError):
     pass
 
 
-class PathOutsideRepository(CodeintelError):
+class IndexUnreadable(CodeintelError):
     pass

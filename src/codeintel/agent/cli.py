@@ -13,7 +13,7 @@ import click
 from codeintel.agent.progress import TerminalProgress
 from codeintel.agent.settings import load_settings
 from codeintel.errors import CodeintelError
-from codeintel.indexer.tokens import ENCODINGS, encoding_for_model
+from codeintel.indexer.tokens import ENCODINGS, encoding_for_model, knows_model
 
 
 class _Group(click.Group):
@@ -114,7 +114,7 @@ def _show_dry_run(plan: dict[str, Any], as_json: bool) -> None:
     for item in plan["skipped"]:
         click.echo(f"skip    {item['path']}  ({item['reason']})")
     click.echo(
-        f"would index {len(plan['index'])} files ({plan['bytes'] / 1e6:.1f} MB), "
+        f"would index {len(plan['index'])} files ({plan['bytes'] / 1e3:,.0f} kB), "
         f"delete {len(plan['delete'])}, skip {len(plan['skipped'])}; "
         f"{plan['unchanged']} unchanged"
     )
@@ -239,6 +239,8 @@ def context(
     from codeintel.agent.context import build_context
     from codeintel.indexer.tokens import TokenCounter
 
+    if llm_model and not encoding and not knows_model(llm_model):
+        click.echo(f"codeintel: unknown LLM {llm_model!r}; counting with cl100k_base", err=True)
     counter = TokenCounter(
         encoding or (encoding_for_model(llm_model) if llm_model else "cl100k_base")
     )

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from codeintel.errors import ConfigError
+
 
 def default_cache_dir() -> Path:
     configured = os.environ.get("CODEINTEL_CACHE_DIR")
@@ -28,14 +30,22 @@ def cache_key(model_id: str, text: str) -> str:
 
 class EmbeddingCache:
     def __init__(self, folder: Path, dim: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.dim = dim
-        self._db = sqlite3.connect(folder / "embeddings.sqlite3", timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
-        )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                folder / "embeddings.sqlite3", timeout=60, isolation_level=None
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot use the embedding cache in {folder} ({exc}); "
+                "set CODEINTEL_CACHE_DIR to a writable folder"
+            ) from exc
 
     def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

@@ -66,7 +66,7 @@ def packaged_minilm_path(verify: bool = True) -> Path:
 class SentenceTransformerEmbedder:
     def __init__(self, settings: EmbedSettings) -> None:
         self.batch_size = settings.batch_size
-        self.model_id = settings.model
+        self.model_id = model_id(settings)
         if settings.model == DEFAULT_MODEL:
             location = str(packaged_minilm_path())
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -151,6 +151,24 @@ def embedder_identity(settings: EmbedSettings) -> tuple[str, int]:
 
         dim = json.loads(pooling.read_text()).get("word_embedding_dimension")
         if isinstance(dim, int):
-            return settings.model, dim
+            return model_id(settings), dim
     embedder = load_embedder(settings)
     return embedder.model_id, embedder.dim
+
+
+def model_id(settings: EmbedSettings) -> str:
+    """What names a model's vectors (in the index meta and the embedding cache keys).
+
+    The packaged default and hub names stand for themselves; a local folder is named by its
+    content (config files and weight sizes), so two folders holding different models never
+    share cached vectors, while the same model in two places does."""
+    folder = Path(settings.model)
+    if settings.model == DEFAULT_MODEL or not folder.is_dir():
+        return settings.model
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in {".json", ".safetensors", ".bin", ".txt"}:
+            digest.update(f"{path.relative_to(folder)}\0{path.stat().st_size}\0".encode())
+            if path.suffix == ".json":
+                digest.update(path.read_bytes())
+    return f"{folder.resolve().name}@{digest.hexdigest()[:16]}"

@@ -35,10 +35,16 @@ class Repository:
         self.uri = index.uri or str(self.index_dir / "db")
 
     def _prepare_dir(self) -> None:
-        self.index_dir.mkdir(exist_ok=True)
-        ignore = self.index_dir / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
+        try:
+            self.index_dir.mkdir(exist_ok=True)
+            ignore = self.index_dir / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the index folder {self.index_dir} ({exc.strerror}); "
+                "make it writable or set index.uri elsewhere"
+            ) from exc
 
     def _cache(self, dim: int) -> EmbeddingCache:
         folder = (

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from codeintel.errors import NotIndexed
+from codeintel.errors import IndexUnreadable, NotIndexed
 from codeintel.indexer.store import IndexMeta, file_states
 
 if TYPE_CHECKING:
@@ -39,7 +39,14 @@ class Snapshot:
             try:
                 return lance.dataset(location, storage_options=storage_options or None)
             except (ValueError, OSError) as exc:
-                raise NotIndexed(f"no index at {uri}; run `codeintel index build` first") from exc
+                if "not found" in str(exc).lower() or isinstance(exc, FileNotFoundError):
+                    raise NotIndexed(
+                        f"no index at {uri}; run `codeintel index build` first"
+                    ) from exc
+                raise IndexUnreadable(
+                    f"cannot read the index at {uri} ({str(exc).splitlines()[0][:160]}); "
+                    "run `codeintel index build --rebuild`"
+                ) from exc
 
         meta = IndexMeta.from_rows(dataset("meta").to_table().to_pylist())
         meta.check(expected)

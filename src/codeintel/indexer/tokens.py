@@ -38,6 +38,10 @@ TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
 
 
+def knows_model(model: str) -> bool:
+    return any(model.lower().startswith(prefix) for prefix in MODEL_ENCODINGS)
+
+
 def encoding_for_model(model: str) -> str:
     """The encoding a model name uses, by longest known prefix; cl100k_base otherwise."""
     matches = [prefix for prefix in MODEL_ENCODINGS if model.lower().startswith(prefix)]

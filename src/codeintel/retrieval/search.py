@@ -102,9 +102,10 @@ class Searcher:
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
             allowed = self._allowed_paths(filters)
-            ranked["graph"] = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)][
-                : self.settings.candidates
-            ]
+            # The seeds lead the list in their fused order: the graph adds neighbours below
+            # them, it does not reorder the hits it was found from.
+            neighbours = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)]
+            ranked["graph"] = [*seeds, *neighbours][: self.settings.candidates]
             fused = self._fuse(ranked, weights)
             if allowed is not None:
                 fused = self._keep_allowed(fused, allowed)
