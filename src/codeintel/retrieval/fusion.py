@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -23,4 +24,9 @@ def reciprocal_rank_fusion(
             hit = fused.setdefault(chunk_id, Fused(chunk_id))
             hit.score += weight / (k + rank)
             hit.signals[signal] = rank
-    return sorted(fused.values(), key=lambda h: (-h.score, -len(h.signals), h.id))
+    return ranked(fused.values())
+
+
+def ranked(hits: Iterable[Fused]) -> list[Fused]:
+    """Best first; ties go to the hit more signals found, then to the id (a stable order)."""
+    return sorted(hits, key=lambda h: (-h.score, -len(h.signals), h.id))
