@@ -24,9 +24,9 @@ def reciprocal_rank_fusion(
             hit = fused.setdefault(chunk_id, Fused(chunk_id))
             hit.score += weight / (k + rank)
             hit.signals[signal] = rank
-    return ranked(fused.values())
+    return best_first(fused.values())
 
 
-def ranked(hits: Iterable[Fused]) -> list[Fused]:
+def best_first(hits: Iterable[Fused]) -> list[Fused]:
     """Best first; ties go to the hit more signals found, then to the id (a stable order)."""
     return sorted(hits, key=lambda h: (-h.score, -len(h.signals), h.id))

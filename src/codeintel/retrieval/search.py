@@ -12,7 +12,7 @@ from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.sql import sql_in, sql_string
 from codeintel.retrieval.freshness import Remapper, refresh_lexical, stale_paths
-from codeintel.retrieval.fusion import Fused, ranked, reciprocal_rank_fusion
+from codeintel.retrieval.fusion import Fused, best_first, reciprocal_rank_fusion
 from codeintel.retrieval.graph import SymbolGraph
 from codeintel.retrieval.lexical import LexicalSignals
 from codeintel.retrieval.priors import file_prior
@@ -148,7 +148,7 @@ class Searcher:
             hit.score *= file_prior(
                 path, self.languages.get(path, ""), s.prior_prose, s.prior_tests
             )
-        return ranked(fused)
+        return best_first(fused)
 
     def _fuse(self, ranked: dict[str, list[str]], weights: dict[str, float]) -> list[Fused]:
         """RRF, where a chunk not embedded yet stands in its BM25 rank for its vector rank:
@@ -161,7 +161,7 @@ class Searcher:
         for hit in fused:
             if hit.id in pending and "bm25" in hit.signals:
                 hit.score += weight / (self.settings.rrf_k + hit.signals["bm25"])
-        return ranked(fused)
+        return best_first(fused)
 
     def _weights(self) -> dict[str, float]:
         s = self.settings
