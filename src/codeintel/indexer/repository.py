@@ -94,6 +94,7 @@ class Repository:
                 if embed and store.count("vector IS NULL"):
                     embedder = embedder or load_embedder(self.embed_settings)
                     builder.embed_pending(embedder, self.embed_settings.batch_size)
+                    store.refresh_indexes()
                 store.refresh_vector_index(self.index_settings.vector_index_min_rows)
                 progress.phase("compacting", 0)
                 store.compact()
