@@ -79,6 +79,13 @@ class ContextItem:
     tokens: int
     score: float
 
+    @classmethod
+    def of(cls, piece: Piece, tokens: int) -> ContextItem:
+        return cls(
+            piece.kind, piece.path, piece.start_line, piece.end_line, piece.symbol, piece.view,
+            tokens, piece.score,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ContextResult:
@@ -326,16 +333,6 @@ def _result(
     if shares:
         shares[-1] += tokens - sum(shares)
     items = tuple(
-        ContextItem(
-            pieces[i].kind,
-            pieces[i].path,
-            pieces[i].start_line,
-            pieces[i].end_line,
-            pieces[i].symbol,
-            pieces[i].view,
-            share,
-            pieces[i].score,
-        )
-        for i, share in zip(rendering.order, shares, strict=True)
+        ContextItem.of(pieces[i], share) for i, share in zip(rendering.order, shares, strict=True)
     )
     return ContextResult(budget, tokens, counter.encoding_name, items, rendering.text)
