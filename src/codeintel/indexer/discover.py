@@ -295,13 +295,6 @@ class FileReader:
         return record, text, invalid
 
 
-def examine(
-    root: Path, path: str, settings: IndexSettings
-) -> tuple[os.stat_result | None, str | None]:
-    """One-off ``FileReader.examine``; a build keeps one reader for all its files."""
-    return FileReader(root, settings).examine(path)
-
-
 def read_file(
     root: Path, path: str, settings: IndexSettings
 ) -> tuple[FileRecord | None, str | Skipped, bool]:

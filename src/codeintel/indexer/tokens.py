@@ -93,10 +93,3 @@ class TokenCounter:
         for message in messages:
             total += TOKENS_PER_MESSAGE + sum(self.count(value) for value in message.values())
         return total
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        """The longest prefix of ``text`` (on a token boundary) with at most ``max_tokens``."""
-        tokens = self._encoding.encode_ordinary(text)
-        if len(tokens) <= max_tokens:
-            return text
-        return self._encoding.decode(tokens[:max_tokens])
