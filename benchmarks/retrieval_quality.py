@@ -24,7 +24,6 @@ Writes ``<out>/retrieval_quality_<model>.json`` and ``.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -212,28 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_common_args(parser)
     parser.add_argument("--depth", type=int, default=100, help="chunks retrieved per query")
     args = parser.parse_args(argv)
-    instances, worktrees = sb.setup(args)
-    cache_dir = args.out / "retrieval_quality" / sb.model_slug(args.model)
-    if args.report_only:
-        results = sb.cached_only(instances, cache_dir)
-    else:
-        embedder = sb.load_model(args.model)
-        sb.log(f"{len(instances)} instances, model {args.model}")
-        results = sb.run(
-            instances,
-            worktrees,
-            args.model,
-            {"retrieval_quality": (cache_dir, evaluator(embedder, args.depth))},
-            embedder,
-        )["retrieval_quality"]
-    summary = summarize(results)
-    summary["model"] = args.model
-    stem = args.out / f"retrieval_quality_{sb.model_slug(args.model)}"
-    stem.with_suffix(".json").write_text(json.dumps({"summary": summary, "results": results}))
-    if summary["instances"]:
-        plot(summary, stem.with_suffix(".png"))
-    print(table(summary))
-    print(f"wrote {stem}.json and {stem}.png")
+    results = sb.results_of(
+        "retrieval_quality", args, lambda embedder: evaluator(embedder, args.depth)
+    )
+    sb.publish("retrieval_quality", args, summarize(results), results, table, plot)
     return 0
 
 

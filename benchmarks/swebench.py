@@ -585,6 +585,40 @@ def cached_only(instances: Sequence[Instance], cache_dir: Path) -> list[dict[str
     return out
 
 
+def results_of(
+    name: str,
+    args: argparse.Namespace,
+    make_evaluator: Callable[[Embedder], Evaluate],
+) -> list[dict[str, Any]]:
+    """One benchmark's per-instance results: cached ones with ``--report-only``, else a run."""
+    instances, worktrees = setup(args)
+    cache_dir = args.out / name / model_slug(args.model)
+    if args.report_only:
+        return cached_only(instances, cache_dir)
+    embedder = load_model(args.model)
+    log(f"{len(instances)} instances, model {args.model}")
+    evaluate = make_evaluator(embedder)
+    return run(instances, worktrees, args.model, {name: (cache_dir, evaluate)}, embedder)[name]
+
+
+def publish(
+    name: str,
+    args: argparse.Namespace,
+    summary: dict[str, Any],
+    results: list[dict[str, Any]],
+    table: Callable[[dict[str, Any]], str],
+    plot: Callable[[dict[str, Any], Path], None],
+) -> None:
+    """Writes ``out/<name>_<model>.json`` and its plot, and prints the table."""
+    summary["model"] = args.model
+    stem = args.out / f"{name}_{model_slug(args.model)}"
+    stem.with_suffix(".json").write_text(json.dumps({"summary": summary, "results": results}))
+    if summary["instances"]:
+        plot(summary, stem.with_suffix(".png"))
+    print(table(summary))
+    print(f"wrote {stem}.json and {stem}.png")
+
+
 def pct(value: float) -> str:
     return "  n/a" if math.isnan(value) else f"{100 * value:5.1f}"
 

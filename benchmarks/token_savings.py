@@ -30,7 +30,6 @@ Writes ``<out>/token_savings_<model>.json`` and ``.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys
@@ -429,26 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_common_args(parser)
     parser.add_argument("--candidates", type=int, default=200, help="hybrid chunks to pack")
     args = parser.parse_args(argv)
-    instances, worktrees = sb.setup(args)
-    cache_dir = args.out / "token_savings" / sb.model_slug(args.model)
-    if args.report_only:
-        results = sb.cached_only(instances, cache_dir)
-    else:
-        embedder = sb.load_model(args.model)
-        counter = TokenCounter(ENCODING)
-        sb.log(f"{len(instances)} instances, model {args.model}")
-        evaluate = evaluator(embedder, args.candidates, counter)
-        results = sb.run(
-            instances, worktrees, args.model, {"token_savings": (cache_dir, evaluate)}, embedder
-        )["token_savings"]
-    summary = summarize(results)
-    summary["model"] = args.model
-    stem = args.out / f"token_savings_{sb.model_slug(args.model)}"
-    stem.with_suffix(".json").write_text(json.dumps({"summary": summary, "results": results}))
-    if summary["instances"]:
-        plot(summary, stem.with_suffix(".png"))
-    print(table(summary))
-    print(f"wrote {stem}.json and {stem}.png")
+    results = sb.results_of(
+        "token_savings",
+        args,
+        lambda embedder: evaluator(embedder, args.candidates, TokenCounter(ENCODING)),
+    )
+    sb.publish("token_savings", args, summarize(results), results, table, plot)
     return 0
 
 
