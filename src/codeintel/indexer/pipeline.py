@@ -265,10 +265,10 @@ class Builder:
                 self.report.reused += 1
         self.store.replace_files(chunk_rows, file_rows_, append=self.first_build)
 
-    def embed_pending(self, embedder: Embedder, batch_size: int) -> None:
+    def embed_pending(self, embedder: Embedder, batch_size: int, pending: int) -> None:
+        """Fill the ``pending`` rows without vectors, from the cache or the model."""
         started = time.perf_counter()
         columns = ["id", "kind", "symbol", "signature", "text", "embed_key"]
-        pending = self.store.count("vector IS NULL")
         self.progress.phase("embedding", pending)
         for batch in self.store.pending(columns, batch_rows=max(batch_size * 8, 512)):
             rows = batch.to_pylist()

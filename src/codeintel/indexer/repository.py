@@ -91,9 +91,10 @@ class Repository:
             try:
                 builder = Builder(self.root, store, self.index_settings, cache, progress)
                 builder.write_lexical()
-                if embed and store.count("vector IS NULL"):
+                pending = store.count("vector IS NULL") if embed else 0
+                if pending:
                     embedder = embedder or load_embedder(self.embed_settings)
-                    builder.embed_pending(embedder, self.embed_settings.batch_size)
+                    builder.embed_pending(embedder, self.embed_settings.batch_size, pending)
                     store.refresh_indexes()
                 store.refresh_vector_index(self.index_settings.vector_index_min_rows)
                 progress.phase("compacting", 0)
