@@ -101,15 +101,16 @@ class Searcher:
         fused = self._fuse(ranked, weights)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
-            allowed = self._allowed_paths(filters)
             # The seeds lead the list in their fused order: the graph adds neighbours below
             # them, it does not reorder the hits it was found from.
             neighbours = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)]
             ranked["graph"] = [*seeds, *neighbours][: self.settings.candidates]
             fused = self._fuse(ranked, weights)
-            if allowed is not None:
-                fused = self._keep_allowed(fused, allowed)
-        return self._results(self._apply_priors(fused), k)
+        paths = self._paths_of([hit.id for hit in fused])
+        allowed = self._allowed_paths(filters)
+        if allowed is not None:  # graph neighbours are not filtered where they are found
+            fused = [hit for hit in fused if paths.get(hit.id) in allowed]
+        return self._results(self._apply_priors(fused, paths), k)
 
     def split_siblings(self, results: list[SearchResult]) -> list[SearchResult]:
         """The other parts of split definitions among ``results`` (a function too long for
@@ -137,12 +138,11 @@ class Searcher:
                 siblings.append(SearchResult(current, owner.score * _SIBLING_SHARE, {"split": 1}))
         return siblings
 
-    def _apply_priors(self, fused: list[Fused]) -> list[Fused]:
+    def _apply_priors(self, fused: list[Fused], paths: dict[str, str]) -> list[Fused]:
         """Scale each score by its file's prior (prose and tests count for less)."""
         s = self.settings
         if s.prior_prose == 1 and s.prior_tests == 1:
             return fused
-        paths = self._paths_of([hit.id for hit in fused])
         for hit in fused:
             path = paths.get(hit.id, "")
             hit.score *= file_prior(
@@ -208,10 +208,6 @@ class Searcher:
         """Files the query names by path, or by dotted module name (whole suffixes only)."""
         named = self.lexical.resolve_paths(parsed.paths)
         return named + self.lexical.resolve_paths(parsed.module_paths, min_parts=2)
-
-    def _keep_allowed(self, fused: list[Fused], allowed: set[str]) -> list[Fused]:
-        paths = self._paths_of([hit.id for hit in fused])
-        return [hit for hit in fused if paths.get(hit.id) in allowed]
 
     def _paths_of(self, ids: list[str]) -> dict[str, str]:
         if not ids:
