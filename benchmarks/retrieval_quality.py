@@ -99,10 +99,31 @@ def evaluator(embedder: Embedder, depth: int) -> sb.Evaluate:
                 entry[f"func@{k}"] = sb.all_in_top_k(ranked_units, units, k)
             if mode == "hybrid":
                 entry["signals_of_gold"] = _signals_of_gold(results, gold)
+                entry["rankings"] = _rankings(searcher, inst.problem_statement)
             out[mode] = entry
         return out
 
     return evaluate
+
+
+def _rankings(searcher: Any, query: str) -> dict[str, Any]:
+    """Every signal's ranked list, as indexes into ``chunks`` ([path, symbol, kind, start
+    line, language]); what ``tune_fusion.py`` replays to compare fusion weights offline."""
+    from codeintel.indexer.sql import sql_in
+
+    ranked = searcher.rankings(query)
+    ids = list(dict.fromkeys(cid for ids in ranked.values() for cid in ids))
+    table = searcher.snapshot.chunks.to_table(
+        columns=["id", "path", "symbol", "kind", "start_line", "language"],
+        filter=sql_in("id", ids),
+    )
+    rows = {row.pop("id"): list(row.values()) for row in table.to_pylist()}
+    known = [cid for cid in ids if cid in rows]
+    index = {cid: i for i, cid in enumerate(known)}
+    return {
+        "chunks": [rows[cid] for cid in known],
+        "signals": {name: [index[c] for c in ids if c in index] for name, ids in ranked.items()},
+    }
 
 
 def _signals_of_gold(results: list[Any], gold: sb.Gold) -> dict[str, int]:

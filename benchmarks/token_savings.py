@@ -161,6 +161,7 @@ def evaluator(embedder: Embedder, n_candidates: int, counter: TokenCounter) -> s
             "bm25_gold_file_ranks": {
                 p: (ranking.index(py[p]) + 1 if p in py else None) for p in gold.files
             },
+            "bm25_top_files": [by_key[k] for k in ranking[:50]],
         }
         for budget in BUDGETS:
             row: dict[str, Any] = {}

@@ -401,6 +401,16 @@ def test_every_result_says_which_signals_found_it(searcher: Searcher, query: str
     assert_matches_disk(searcher.repo.root, results)
 
 
+def test_rankings_are_the_lists_search_fuses(searcher: Searcher) -> None:
+    query = "why does register_user reject an email? see app/models.py"
+    rankings = searcher.rankings(query)
+    assert {"bm25", "vector", "symbol", "path", "graph"} <= set(rankings)
+    results = searcher.search(query, k=20)
+    for result in results:
+        for signal, rank in result.signals.items():
+            assert rankings[signal][rank - 1] == result.chunk.id
+
+
 # -- freshness: results point at the lines on disk now ---------------------------------
 
 _INSERTED = "# Helpers are pure functions.\n# They never touch the network.\n# Keep them small.\n\n"

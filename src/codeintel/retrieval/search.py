@@ -95,22 +95,28 @@ class Searcher:
         """The ``k`` best chunks for ``query``, best first."""
         k = k or self.settings.k
         filters = filters or Filters()
-        parsed = parse_query(query)
-        ranked = self._signals(parsed, filters)
-        weights = self._weights()
-        fused = self._fuse(ranked, weights)
-        if self.settings.graph_seeds and self.settings.weight_graph > 0:
-            seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
-            # The seeds lead the list in their fused order: the graph adds neighbours below
-            # them, it does not reorder the hits it was found from.
-            neighbours = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)]
-            ranked["graph"] = [*seeds, *neighbours][: self.settings.candidates]
-            fused = self._fuse(ranked, weights)
+        ranked = self.rankings(query, filters)
+        fused = self._fuse(ranked, self._weights())
         paths = self._paths_of([hit.id for hit in fused])
         allowed = self._allowed_paths(filters)
         if allowed is not None:  # graph neighbours are not filtered where they are found
             fused = [hit for hit in fused if paths.get(hit.id) in allowed]
         return self._results(self._apply_priors(fused, paths), k)
+
+    def rankings(self, query: str, filters: Filters | None = None) -> dict[str, list[str]]:
+        """Each signal's chunk ids for ``query``, best first: what ``search`` fuses (exposed
+        for diagnostics and weight tuning). The graph's list is seeded by the other signals'
+        fused top hits."""
+        filters = filters or Filters()
+        ranked = self._signals(parse_query(query), filters)
+        if self.settings.graph_seeds and self.settings.weight_graph > 0:
+            fused = self._fuse(ranked, self._weights())
+            seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
+            # The seeds lead the list in their fused order: the graph adds neighbours below
+            # them, it does not reorder the hits it was found from.
+            neighbours = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)]
+            ranked["graph"] = [*seeds, *neighbours][: self.settings.candidates]
+        return ranked
 
     def split_siblings(self, results: list[SearchResult]) -> list[SearchResult]:
         """The other parts of split definitions among ``results`` (a function too long for

@@ -1,0 +1,201 @@
+"""Compare fusion settings offline on the signal lists a SWE-bench run recorded.
+
+``retrieval_quality.py`` stores, per instance, every signal's ranked list for the hybrid
+query (``rankings``); ``token_savings.py`` stores the SWE-bench whole-file BM25 ranking
+(``bm25_top_files``). This script replays the product's fusion
+(``codeintel.retrieval.fusion`` and ``priors``) on those lists under other weights and
+reports the retrieval metrics of each variant, in seconds instead of a re-run. One
+approximation: the graph's list is the one the recorded (default) run seeded; a variant
+that changes the seeds would change it a little.
+
+A variant is a name and overrides (JSON): the ``RetrievalSettings`` weights and priors,
+plus ``weight_file`` and ``file_signal`` for a file-level signal that gives every chunk
+the rank of its file: ``"chunks"`` ranks files by the sum of their chunks' fused scores,
+``"bm25_files"`` by whole-file BM25 (Python files only, as SWE-bench).
+
+Run: ``python benchmarks/tune_fusion.py --run benchmarks/out/full --model M
+[--variants FILE.json] [--grid]``; prints one row per variant, best func@10 first.
+Tuned on the set it is measured on: treat the winner's margin as optimistic and prefer
+changes that win on every repository (``--by-repo``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import swebench as sb  # noqa: E402
+from codeintel.retrieval.fusion import reciprocal_rank_fusion  # noqa: E402
+from codeintel.retrieval.priors import file_prior  # noqa: E402
+from codeintel.retrieval.settings import RetrievalSettings  # noqa: E402
+
+DEPTH = 100
+SIGNALS = ("bm25", "vector", "symbol", "path", "frame", "graph")
+METRICS = ("file@1", "file@3", "file@5", "func@5", "func@10", "mrr")
+
+
+@dataclass
+class Case:
+    repo: str
+    chunks: list[list[Any]]  # [path, symbol, kind, start_line, language]
+    signals: dict[str, list[int]]
+    bm25_files: list[str]
+    gold_files: set[str]
+    gold_units: set[tuple[str, str]]
+    recorded: dict[str, float]  # the run's own hybrid metrics, to check the replay against
+
+
+def load_cases(run: Path, model: str) -> list[Case]:
+    slug = sb.model_slug(model)
+    cases = []
+    for path in sorted((run / "retrieval_quality" / slug).glob("*.json")):
+        quality = json.loads(path.read_text())
+        hybrid = quality.get("hybrid", {})
+        if "rankings" not in hybrid:
+            continue
+        savings_path = run / "token_savings" / slug / path.name
+        savings = json.loads(savings_path.read_text()) if savings_path.exists() else {}
+        cases.append(
+            Case(
+                repo=quality["repo"],
+                chunks=hybrid["rankings"]["chunks"],
+                signals=hybrid["rankings"]["signals"],
+                bm25_files=savings.get("bm25_top_files", []),
+                gold_files=set(hybrid["gold_file_ranks"]),
+                gold_units={tuple(u) for u in quality["gold_units"]},
+                recorded={m: float(hybrid[m if m != "mrr" else "rr"]) for m in METRICS},
+            )
+        )
+    return cases
+
+
+def replay(case: Case, variant: Mapping[str, Any]) -> list[int]:
+    """The chunk indexes of ``case`` in the order the variant's fusion ranks them."""
+    settings = RetrievalSettings(
+        **{k: v for k, v in variant.items() if k in RetrievalSettings.model_fields}
+    )
+    weights = {s: getattr(settings, f"weight_{s}") for s in SIGNALS}
+    ranked = {s: [str(i) for i in ids] for s, ids in case.signals.items()}
+    file_weight = float(variant.get("weight_file", 0.0))
+    if file_weight:
+        file_ranks = _file_ranks(case, ranked, weights, settings, variant.get("file_signal"))
+        by_file = sorted(
+            (i for i in range(len(case.chunks)) if case.chunks[i][0] in file_ranks),
+            key=lambda i: file_ranks[case.chunks[i][0]],
+        )
+        ranked["file"] = [str(i) for i in by_file]
+        weights["file"] = file_weight
+    fused = reciprocal_rank_fusion(ranked, weights, settings.rrf_k)
+    for hit in fused:
+        path, _, _, _, language = case.chunks[int(hit.id)]
+        hit.score *= file_prior(path, language, settings.prior_prose, settings.prior_tests)
+    fused.sort(key=lambda h: (-h.score, -len(h.signals), h.id))
+    return [int(h.id) for h in fused[:DEPTH]]
+
+
+def _file_ranks(
+    case: Case,
+    ranked: dict[str, list[str]],
+    weights: dict[str, float],
+    settings: RetrievalSettings,
+    how: Any,
+) -> dict[str, int]:
+    if how == "bm25_files":
+        return {path: rank for rank, path in enumerate(case.bm25_files, start=1)}
+    totals: dict[str, float] = {}
+    for hit in reciprocal_rank_fusion(ranked, weights, settings.rrf_k):
+        path = case.chunks[int(hit.id)][0]
+        totals[path] = totals.get(path, 0.0) + hit.score
+    ordered = sorted(totals, key=lambda p: -totals[p])
+    return {path: rank for rank, path in enumerate(ordered, start=1)}
+
+
+def metrics(case: Case, order: list[int]) -> dict[str, float]:
+    files = sb.distinct(case.chunks[i][0] for i in order)
+    units = sb.distinct(sb.chunk_unit(*case.chunks[i][:4]) for i in order)
+    return {
+        "file@1": sb.all_in_top_k(files, case.gold_files, 1),
+        "file@3": sb.all_in_top_k(files, case.gold_files, 3),
+        "file@5": sb.all_in_top_k(files, case.gold_files, 5),
+        "func@5": sb.all_in_top_k(units, case.gold_units, 5),
+        "func@10": sb.all_in_top_k(units, case.gold_units, 10),
+        "mrr": sb.reciprocal_rank(files, case.gold_files),
+    }
+
+
+def evaluate(cases: list[Case], variant: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Mean metrics over all cases (key ``all``) and per repository."""
+    rows: dict[str, list[dict[str, float]]] = {"all": []}
+    for case in cases:
+        row = metrics(case, replay(case, variant))
+        rows["all"].append(row)
+        rows.setdefault(case.repo, []).append(row)
+    return {
+        group: {m: sb.mean([r[m] for r in group_rows]) for m in group_rows[0]}
+        for group, group_rows in rows.items()
+    }
+
+
+def grid() -> dict[str, dict[str, Any]]:
+    """A coarse grid over the signal weights (the others at their defaults)."""
+    variants = {}
+    for bm25, vector, symbol, graph, file_weight in itertools.product(
+        (0.5, 1.0), (1.0, 2.0, 3.0), (0.75, 1.5), (0.0, 0.6), (0.0, 1.0, 2.0)
+    ):
+        name = f"b{bm25} v{vector} s{symbol} g{graph} f{file_weight}"
+        variants[name] = {
+            "weight_bm25": bm25,
+            "weight_vector": vector,
+            "weight_symbol": symbol,
+            "weight_graph": graph,
+            "weight_file": file_weight,
+            "file_signal": "chunks",
+        }
+    return variants
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, default=sb.DEFAULT_OUT, help="a run's --out folder")
+    parser.add_argument("--model", default=sb.DEFAULT_MODEL)
+    parser.add_argument("--variants", type=Path, help="JSON: name → settings overrides")
+    parser.add_argument("--grid", action="store_true", help="add a coarse weight grid")
+    parser.add_argument("--by-repo", action="store_true", help="per-repository rows too")
+    parser.add_argument("--top", type=int, default=20, help="rows to print")
+    args = parser.parse_args(argv)
+    cases = load_cases(args.run, args.model)
+    if not cases:
+        print(f"no recorded rankings under {args.run} for {args.model}", file=sys.stderr)
+        return 1
+    variants: dict[str, dict[str, Any]] = {"default": {}}
+    if args.variants:
+        variants.update(json.loads(args.variants.read_text()))
+    if args.grid:
+        variants.update(grid())
+    agree = sum(metrics(c, replay(c, {})) == c.recorded for c in cases)
+    print(f"replaying the defaults reproduces the recorded run on {agree}/{len(cases)} instances")
+    scored = {name: evaluate(cases, v) for name, v in variants.items()}
+    order = sorted(scored, key=lambda n: (-scored[n]["all"]["func@10"], -scored[n]["all"]["mrr"]))
+    print(f"{len(cases)} instances; " + " ".join(f"{m:>7}" for m in METRICS))
+    for name in ["default", *[n for n in order if n != "default"]][: args.top]:
+        for group, values in scored[name].items():
+            if group != "all" and not args.by_repo:
+                continue
+            label = name if group == "all" else f"  {group}"
+            cells = " ".join(
+                f"{values[m]:7.3f}" if m == "mrr" else f"{100 * values[m]:7.1f}" for m in METRICS
+            )
+            print(f"{label[:40]:40} {cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
