@@ -8,10 +8,10 @@ reports the retrieval metrics of each variant, in seconds instead of a re-run. O
 approximation: the graph's list is the one the recorded (default) run seeded; a variant
 that changes the seeds would change it a little.
 
-A variant is a name and overrides (JSON): the ``RetrievalSettings`` weights and priors,
-plus ``weight_file`` and ``file_signal`` for a file-level signal that gives every chunk
-the rank of its file: ``"chunks"`` ranks files by the sum of their chunks' fused scores,
-``"bm25_files"`` by whole-file BM25 (Python files only, as SWE-bench).
+A variant is a name and overrides (JSON) of ``RetrievalSettings`` (weights, priors,
+``rrf_k``). For runs recorded before the product had its own file signal,
+``"file_signal": "bm25_files"`` builds one the product's way from the run's SWE-bench
+whole-file BM25 ranking (Python files only).
 
 Run: ``python benchmarks/tune_fusion.py --run benchmarks/out/full --model M
 [--variants FILE.json] [--grid]``; prints one row per variant, best func@10 first.
@@ -33,12 +33,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import swebench as sb  # noqa: E402
-from codeintel.retrieval.fusion import reciprocal_rank_fusion  # noqa: E402
+from codeintel.retrieval.fusion import (  # noqa: E402
+    best_first,
+    by_file_rank,
+    reciprocal_rank_fusion,
+)
 from codeintel.retrieval.priors import file_prior  # noqa: E402
 from codeintel.retrieval.settings import RetrievalSettings  # noqa: E402
 
 DEPTH = 100
-SIGNALS = ("bm25", "vector", "symbol", "path", "frame", "graph")
+SIGNALS = ("bm25", "vector", "symbol", "path", "frame", "graph", "file")
 METRICS = ("file@1", "file@3", "file@5", "func@5", "func@10", "mrr")
 
 
@@ -84,38 +88,18 @@ def replay(case: Case, variant: Mapping[str, Any]) -> list[int]:
     )
     weights = {s: getattr(settings, f"weight_{s}") for s in SIGNALS}
     ranked = {s: [str(i) for i in ids] for s, ids in case.signals.items()}
-    file_weight = float(variant.get("weight_file", 0.0))
-    if file_weight:
-        file_ranks = _file_ranks(case, ranked, weights, settings, variant.get("file_signal"))
-        by_file = sorted(
-            (i for i in range(len(case.chunks)) if case.chunks[i][0] in file_ranks),
-            key=lambda i: file_ranks[case.chunks[i][0]],
-        )
-        ranked["file"] = [str(i) for i in by_file]
-        weights["file"] = file_weight
+    if variant.get("file_signal") == "bm25_files":
+        # as Searcher.rankings: the file signal orders the other signals' fused hits
+        base = {s: ids for s, ids in ranked.items() if s not in ("file", "graph")}
+        path_of = {str(i): chunk[0] for i, chunk in enumerate(case.chunks)}
+        file_ranks = {path: rank for rank, path in enumerate(case.bm25_files, start=1)}
+        fused = reciprocal_rank_fusion(base, weights, settings.rrf_k)
+        ranked["file"] = by_file_rank(fused, path_of, file_ranks)
     fused = reciprocal_rank_fusion(ranked, weights, settings.rrf_k)
     for hit in fused:
         path, _, _, _, language = case.chunks[int(hit.id)]
         hit.score *= file_prior(path, language, settings.prior_prose, settings.prior_tests)
-    fused.sort(key=lambda h: (-h.score, -len(h.signals), h.id))
-    return [int(h.id) for h in fused[:DEPTH]]
-
-
-def _file_ranks(
-    case: Case,
-    ranked: dict[str, list[str]],
-    weights: dict[str, float],
-    settings: RetrievalSettings,
-    how: Any,
-) -> dict[str, int]:
-    if how == "bm25_files":
-        return {path: rank for rank, path in enumerate(case.bm25_files, start=1)}
-    totals: dict[str, float] = {}
-    for hit in reciprocal_rank_fusion(ranked, weights, settings.rrf_k):
-        path = case.chunks[int(hit.id)][0]
-        totals[path] = totals.get(path, 0.0) + hit.score
-    ordered = sorted(totals, key=lambda p: -totals[p])
-    return {path: rank for rank, path in enumerate(ordered, start=1)}
+    return [int(h.id) for h in best_first(fused)[:DEPTH]]
 
 
 def metrics(case: Case, order: list[int]) -> dict[str, float]:
@@ -148,7 +132,7 @@ def grid() -> dict[str, dict[str, Any]]:
     """A coarse grid over the signal weights (the others at their defaults)."""
     variants = {}
     for bm25, vector, symbol, graph, file_weight in itertools.product(
-        (0.5, 1.0), (1.0, 2.0, 3.0), (0.75, 1.5), (0.0, 0.6), (0.0, 1.0, 2.0)
+        (0.5, 1.0), (1.0, 2.0), (0.75, 1.5), (0.0, 0.3, 0.6), (0.0, 1.0, 1.5)
     ):
         name = f"b{bm25} v{vector} s{symbol} g{graph} f{file_weight}"
         variants[name] = {
@@ -157,7 +141,6 @@ def grid() -> dict[str, dict[str, Any]]:
             "weight_symbol": symbol,
             "weight_graph": graph,
             "weight_file": file_weight,
-            "file_signal": "chunks",
         }
     return variants
 
@@ -170,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", action="store_true", help="add a coarse weight grid")
     parser.add_argument("--by-repo", action="store_true", help="per-repository rows too")
     parser.add_argument("--top", type=int, default=20, help="rows to print")
+    parser.add_argument(
+        "--simulate-file-signal",
+        action="store_true",
+        help="build the file signal from the SWE-bench file BM25 (runs recorded without one)",
+    )
     args = parser.parse_args(argv)
     cases = load_cases(args.run, args.model)
     if not cases:
@@ -182,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         variants.update(grid())
     agree = sum(metrics(c, replay(c, {})) == c.recorded for c in cases)
     print(f"replaying the defaults reproduces the recorded run on {agree}/{len(cases)} instances")
+    if args.simulate_file_signal:
+        variants = {name: {**v, "file_signal": "bm25_files"} for name, v in variants.items()}
     scored = {name: evaluate(cases, v) for name, v in variants.items()}
     order = sorted(scored, key=lambda n: (-scored[n]["all"]["func@10"], -scored[n]["all"]["mrr"]))
     print(f"{len(cases)} instances; " + " ".join(f"{m:>7}" for m in METRICS))

@@ -7,9 +7,9 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeintel.retrieval.fusion import reciprocal_rank_fusion
+from codeintel.retrieval.fusion import Fused, by_file_rank, reciprocal_rank_fusion
 
-SIGNALS = ["bm25", "vector", "symbol", "path", "frame", "graph"]
+SIGNALS = ["bm25", "vector", "symbol", "path", "frame", "graph", "file"]
 ids = st.sampled_from([f"c{i}" for i in range(12)])
 ranked_lists = st.dictionaries(st.sampled_from(SIGNALS), st.lists(ids, max_size=10), max_size=6)
 weights = st.dictionaries(
@@ -82,3 +82,10 @@ def test_weights_apply_per_signal() -> None:
 def test_empty() -> None:
     assert reciprocal_rank_fusion({}, {}, 60.0) == []
     assert reciprocal_rank_fusion({"bm25": []}, {}, 60.0) == []
+
+
+def test_by_file_rank_orders_hits_by_their_files_rank_then_their_own() -> None:
+    fused = [Fused("a1"), Fused("b1"), Fused("c1"), Fused("a2"), Fused("b2")]
+    path_of = {"a1": "a.py", "a2": "a.py", "b1": "b.py", "b2": "b.py", "c1": "c.py"}
+    assert by_file_rank(fused, path_of, {"b.py": 1, "a.py": 2}) == ["b1", "b2", "a1", "a2"]
+    assert by_file_rank(fused, path_of, {}) == []

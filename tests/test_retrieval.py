@@ -17,6 +17,7 @@ from codeintel.indexer.embedder import Embedder, load_embedder
 from codeintel.indexer.lock import writer_lock
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.retrieval.query import parse_query
 from codeintel.retrieval.search import Filters, Searcher, SearchResult
 from codeintel.retrieval.settings import RetrievalSettings
 from codeintel.retrieval.vector import VectorSignal
@@ -392,7 +393,7 @@ def test_glob_filter(searcher: Searcher) -> None:
 def test_every_result_says_which_signals_found_it(searcher: Searcher, query: str) -> None:
     results = searcher.search(query, k=10)
     assert results
-    known = {"bm25", "vector", "symbol", "path", "frame", "graph"}
+    known = {"bm25", "vector", "symbol", "path", "frame", "graph", "file"}
     for result in results:
         assert result.signals and set(result.signals) <= known
         assert all(rank >= 1 for rank in result.signals.values())
@@ -404,7 +405,7 @@ def test_every_result_says_which_signals_found_it(searcher: Searcher, query: str
 def test_rankings_are_the_lists_search_fuses(searcher: Searcher) -> None:
     query = "why does register_user reject an email? see app/models.py"
     rankings = searcher.rankings(query)
-    assert {"bm25", "vector", "symbol", "path", "graph"} <= set(rankings)
+    assert {"bm25", "vector", "symbol", "path", "graph", "file"} <= set(rankings)
     results = searcher.search(query, k=20)
     for result in results:
         for signal, rank in result.signals.items():
@@ -586,6 +587,29 @@ def test_a_dotted_module_name_finds_its_file(lexical: Searcher) -> None:
     results = lexical.search("registration breaks somewhere in app.services", k=10)
     named = [r for r in results if "path" in r.signals]
     assert named and {r.chunk.path for r in named} == {"app/services.py"}
+
+
+def test_whole_file_bm25_ranks_the_file_holding_all_the_words(lexical: Searcher) -> None:
+    # No one chunk holds "slug", "cents" and "relay": app/utils.py holds them all.
+    query = "the slug, the cents and the relay all go wrong"
+    ranks = lexical._file_ranks(parse_query(query), Filters())
+    assert min(ranks, key=ranks.__getitem__) == "app/utils.py"
+    results = lexical.search(query, k=10)
+    by_file = sorted((r for r in results if "file" in r.signals), key=lambda r: r.signals["file"])
+    assert by_file and by_file[0].chunk.path == "app/utils.py"
+    off = Searcher(lexical.repo, RetrievalSettings(weight_file=0), None)
+    assert "file" not in off.rankings(query)
+
+
+def test_an_edited_file_is_found_by_its_new_words_at_file_level(
+    fresh: Repository, embedder: Embedder
+) -> None:
+    path = fresh.root / "app/utils.py"
+    path.write_text(path.read_text() + "\n\ndef zebra_crossing() -> None:\n    pass\n")
+    bump_mtime(path)
+    searcher = Searcher(fresh, RetrievalSettings(), embedder)
+    ranks = searcher._file_ranks(parse_query("zebra crossing"), Filters())
+    assert list(ranks) == ["app/utils.py"]
 
 
 def test_prose_counts_for_less_than_the_code_it_describes(built: Repository) -> None:

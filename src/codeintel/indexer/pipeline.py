@@ -142,8 +142,9 @@ def _chunk_all(
     model_id: str,
     limits: ChunkLimits,
     workers: int,
-) -> Iterator[tuple[str, list[Row]]]:
-    """Chunk rows per file, in order; in worker processes when the work is large."""
+) -> Iterator[tuple[str, str, list[Row]]]:
+    """(path, file terms, chunk rows) per file, in order; in worker processes when the work
+    is large."""
     items = [(record.path, record.language, text) for record, text in changed]
     total_bytes = sum(record.size for record, _ in changed)
     workers = workers or os.cpu_count() or 1
@@ -228,10 +229,12 @@ class Builder:
             limits,
             self.settings.workers,
         )
-        for path, rows in rows_iter:
+        for path, terms, rows in rows_iter:
             record = records[path]
             chunk_rows += rows
-            file_rows_.append({**record.__dict__, "chunk_ids": [row["id"] for row in rows]})
+            file_rows_.append(
+                {**record.__dict__, "chunk_ids": [row["id"] for row in rows], "terms": terms}
+            )
             self.progress.advance(1)
             if len(chunk_rows) >= WRITE_BATCH_ROWS:
                 self._commit(chunk_rows, file_rows_, known)

@@ -33,11 +33,13 @@ def chunk_row(chunk: Chunk, model_id: str) -> Row:
 
 def file_rows(
     items: list[tuple[str, str, str]], encoding: str, model_id: str, limits: ChunkLimits
-) -> list[tuple[str, list[Row]]]:
-    """For (path, language, text) items: (path, chunk rows) each, in the same order."""
+) -> list[tuple[str, str, list[Row]]]:
+    """For (path, language, text) items: (path, the whole file's full-text terms, chunk
+    rows) each, in the same order."""
     counter = _counter(encoding)
-    out: list[tuple[str, list[Row]]] = []
+    out: list[tuple[str, str, list[Row]]] = []
     for path, language, text in items:
         chunks = chunk_file(path, text, BY_NAME[language], counter, limits)
-        out.append((path, [chunk_row(chunk, model_id) for chunk in chunks]))
+        rows = [chunk_row(chunk, model_id) for chunk in chunks]
+        out.append((path, chunk_terms(path, "", text), rows))
     return out

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from lancedb.db import DBConnection
     from lancedb.table import Table
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: files.terms, the whole-file full-text document
 # A version stays this long after a newer one replaced it, so a reader that opened it just
 # before a build finished can complete its query; `compact` prunes the rest.
 KEEP_OLD_VERSIONS = timedelta(seconds=60)
@@ -35,6 +35,8 @@ KEEP_OLD_VERSIONS = timedelta(seconds=60)
 # full-text search tokenizes uncovered rows at query time (2,700 of them cost ~70 ms a query
 # on the standard library's index), while a refresh costs about a second.
 INDEX_REFRESH_ROWS = 500
+# The same for the files table, whose rows are whole files: each costs ~20 chunks' tokenizing.
+FILES_INDEX_REFRESH_ROWS = 25
 # Fragments (one per batch write, roughly) a table may have before it is compacted.
 MAX_FRAGMENTS = 32
 
@@ -71,6 +73,7 @@ FILES_SCHEMA = pa.schema(
         pa.field("size", pa.int64()),
         pa.field("mtime", pa.float64()),
         pa.field("chunk_ids", pa.list_(pa.string())),
+        pa.field("terms", pa.string()),
     ]
 )
 META_SCHEMA = pa.schema(
@@ -266,13 +269,8 @@ class Store:
         """
         if not self.count():
             return
-        existing = {index.name: index for index in self.chunks.list_indices()}
-        for column, config in _index_configs().items():
-            if f"{column}_idx" not in existing:
-                self.chunks.create_index(column, config=config, name=f"{column}_idx")
-        stats = self.chunks.index_stats("terms_idx") if "terms_idx" in existing else None
-        if stats is not None and stats.num_unindexed_rows > INDEX_REFRESH_ROWS:
-            self.chunks.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
+        _refresh(self.chunks, _chunk_index_configs(), INDEX_REFRESH_ROWS)
+        _refresh(self.files, _file_index_configs(), FILES_INDEX_REFRESH_ROWS)
 
     def refresh_vector_index(self, min_rows: int) -> None:
         """Build the ANN index once ``min_rows`` chunks have vectors (below that, exact search
@@ -310,18 +308,40 @@ def _prunable_age(table: Table) -> timedelta | None:
     return now - max(settled) if settled else None
 
 
-def _index_configs() -> dict[str, Any]:
+def _refresh(table: Table, configs: dict[str, Any], max_unindexed: int) -> None:
+    """Create ``table``'s missing indexes; fold new rows in past ``max_unindexed`` of them."""
+    existing = {index.name for index in table.list_indices()}
+    for column, config in configs.items():
+        if f"{column}_idx" not in existing:
+            table.create_index(column, config=config, name=f"{column}_idx")
+    stats = table.index_stats("terms_idx") if "terms_idx" in existing else None
+    if stats is not None and stats.num_unindexed_rows > max_unindexed:
+        table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
+
+
+def _terms_index() -> Any:
+    from lancedb.index import FTS
+
+    return FTS(stem=True, remove_stop_words=False)
+
+
+def _chunk_index_configs() -> dict[str, Any]:
     """The chunks table's indexes: keys and paths for joins and filters, list indexes for the
     symbol graph's ``array_has_any`` filters, and the full-text index on code-aware terms."""
-    from lancedb.index import FTS, BTree, LabelList
+    from lancedb.index import BTree, LabelList
 
     return {
         "id": BTree(),
         "path": BTree(),
         "defines": LabelList(),
         "references": LabelList(),
-        "terms": FTS(stem=True, remove_stop_words=False),
+        "terms": _terms_index(),
     }
+
+
+def _file_index_configs() -> dict[str, Any]:
+    """The files table's: the full-text index on each whole file's terms (file-level BM25)."""
+    return {"terms": _terms_index()}
 
 
 def file_states(files: LanceDataset) -> dict[str, tuple[str, int, float]]:

@@ -30,3 +30,12 @@ def reciprocal_rank_fusion(
 def best_first(hits: Iterable[Fused]) -> list[Fused]:
     """Best first; ties go to the hit more signals found, then to the id (a stable order)."""
     return sorted(hits, key=lambda h: (-h.score, -len(h.signals), h.id))
+
+
+def by_file_rank(
+    fused: Iterable[Fused], path_of: dict[str, str], file_ranks: dict[str, int]
+) -> list[str]:
+    """The ids of ``fused`` hits whose file is ranked, ordered by that file's rank and,
+    within a file, in their fused order: a file-level ranking as a signal over chunks."""
+    ranked = [hit.id for hit in fused if path_of.get(hit.id) in file_ranks]
+    return sorted(ranked, key=lambda chunk_id: file_ranks[path_of[chunk_id]])

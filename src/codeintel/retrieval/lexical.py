@@ -20,23 +20,39 @@ def _and(*clauses: str | None) -> str | None:
     return " AND ".join(parts) or None
 
 
+def _full_text(
+    dataset: LanceDataset, key: str, terms: str, limit: int, where: str | None
+) -> list[tuple[str, float]]:
+    """(key, BM25 score) of the rows whose ``terms`` best match, best first."""
+    if not terms.strip():
+        return []
+    table = dataset.to_table(
+        columns=[key, "_score"],
+        full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
+        filter=where,
+        prefilter=True,
+        limit=limit,
+    )
+    scores = table.column("_score").to_pylist()
+    return list(zip(table.column(key).to_pylist(), scores, strict=True))
+
+
 class LexicalSignals:
-    def __init__(self, dataset: LanceDataset, paths: list[str]) -> None:
-        self.dataset = dataset
+    def __init__(self, chunks: LanceDataset, files: LanceDataset, paths: list[str]) -> None:
+        self.dataset = chunks
+        self.files = files
         self.paths = paths  # every indexed file path
 
     def bm25(self, terms: str, limit: int, where: str | None = None) -> list[tuple[str, float]]:
-        if not terms.strip():
-            return []
-        table = self.dataset.to_table(
-            columns=["id", "_score"],
-            full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
-            filter=where,
-            prefilter=True,
-            limit=limit,
-        )
-        scores = table.column("_score").to_pylist()
-        return list(zip(table.column("id").to_pylist(), scores, strict=True))
+        """(chunk id, score) by BM25 over each chunk's terms."""
+        return _full_text(self.dataset, "id", terms, limit, where)
+
+    def bm25_files(
+        self, terms: str, limit: int, where: str | None = None
+    ) -> list[tuple[str, float]]:
+        """(path, score) by BM25 over each whole file's terms: a file whose parts match
+        different words of a long question ranks high though no one chunk matches them all."""
+        return _full_text(self.files, "path", terms, limit, where)
 
     def defining(
         self, identifiers: list[str], dotted: list[str], limit: int, where: str | None = None

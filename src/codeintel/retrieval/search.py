@@ -12,7 +12,7 @@ from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.sql import sql_in, sql_string
 from codeintel.retrieval.freshness import Remapper, refresh_lexical, stale_paths
-from codeintel.retrieval.fusion import Fused, best_first, reciprocal_rank_fusion
+from codeintel.retrieval.fusion import Fused, best_first, by_file_rank, reciprocal_rank_fusion
 from codeintel.retrieval.graph import SymbolGraph
 from codeintel.retrieval.lexical import LexicalSignals
 from codeintel.retrieval.priors import file_prior
@@ -85,7 +85,7 @@ class Searcher:
         self.snapshot = snapshot
         files = snapshot.files.to_table(columns=["path", "language"]).to_pylist()
         self.languages = {row["path"]: row["language"] for row in files}
-        self.lexical = LexicalSignals(snapshot.chunks, sorted(self.languages))
+        self.lexical = LexicalSignals(snapshot.chunks, snapshot.files, sorted(self.languages))
         self.vector = VectorSignal(snapshot.chunks)
         self.graph = SymbolGraph(snapshot.chunks)
 
@@ -108,7 +108,13 @@ class Searcher:
         for diagnostics and weight tuning). The graph's list is seeded by the other signals'
         fused top hits."""
         filters = filters or Filters()
-        ranked = self._signals(parse_query(query), filters)
+        parsed = parse_query(query)
+        ranked = self._signals(parsed, filters)
+        if self.settings.weight_file > 0:
+            file_ranks = self._file_ranks(parsed, filters)
+            fused = self._fuse(ranked, self._weights())
+            path_of = self._paths_of([hit.id for hit in fused])
+            ranked["file"] = by_file_rank(fused, path_of, file_ranks)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
             fused = self._fuse(ranked, self._weights())
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
@@ -178,6 +184,7 @@ class Searcher:
             "path": s.weight_path,
             "frame": s.weight_frame,
             "graph": s.weight_graph,
+            "file": s.weight_file,
         }
 
     def _where(self, filters: Filters) -> str | None:
@@ -209,6 +216,22 @@ class Searcher:
             allowed = self._allowed_paths(filters)
             ranked["vector"] = [cid for cid, _ in self.vector.search(query_vector, n, allowed)]
         return {signal: ids for signal, ids in ranked.items() if ids}
+
+    def _file_ranks(self, parsed: ParsedQuery, filters: Filters) -> dict[str, int]:
+        """path → rank by whole-file BM25, its score scaled by the file's prior first."""
+        s = self.settings
+        scored = [
+            (
+                path,
+                score
+                * file_prior(path, self.languages.get(path, ""), s.prior_prose, s.prior_tests),
+            )
+            for path, score in self.lexical.bm25_files(
+                parsed.terms, s.candidates, self._where(filters)
+            )
+        ]
+        scored.sort(key=lambda item: -item[1])
+        return {path: rank for rank, (path, _) in enumerate(scored, start=1)}
 
     def _named_files(self, parsed: ParsedQuery) -> list[str]:
         """Files the query names by path, or by dotted module name (whole suffixes only)."""

@@ -17,6 +17,9 @@ class RetrievalSettings(BaseModel):
     weight_path: float = Field(1.0, ge=0, description="chunks of files the query names")
     weight_frame: float = Field(2.0, ge=0, description="chunks holding stack-trace lines")
     weight_graph: float = Field(0.6, ge=0, description="symbol-graph neighbours of top hits")
+    weight_file: float = Field(
+        1.0, ge=0, description="chunks of the files whole-file BM25 ranks high, by file rank"
+    )
     prior_prose: float = Field(0.5, ge=0, le=1, description="score factor for docs and text")
     prior_tests: float = Field(0.7, ge=0, le=1, description="score factor for test files")
     graph_seeds: int = Field(10, ge=0, description="top hits the symbol graph expands from")
