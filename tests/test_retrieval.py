@@ -601,6 +601,21 @@ def test_whole_file_bm25_ranks_the_file_holding_all_the_words(lexical: Searcher)
     assert "file" not in off.rankings(query)
 
 
+def test_a_top_file_no_signal_found_brings_in_its_best_chunk(built: Repository) -> None:
+    # One candidate per signal: chunk BM25 keeps only the README section matching
+    # "customers register"; whole-file BM25 ranks app/utils.py first.
+    searcher = Searcher(built, RetrievalSettings(candidates=1, graph_seeds=0), None)
+    query = "customers register and the slug cents relay break"
+    rankings = searcher.rankings(query)
+    assert {searcher._paths_of(ids)[ids[0]] for ids in rankings.values()} == {
+        "README.md",
+        "app/utils.py",
+    }
+    brought = rankings["file"][0]
+    assert searcher._paths_of([brought]) == {brought: "app/utils.py"}
+    assert brought not in rankings["bm25"]
+
+
 def test_an_edited_file_is_found_by_its_new_words_at_file_level(
     fresh: Repository, embedder: Embedder
 ) -> None:

@@ -54,6 +54,22 @@ class LexicalSignals:
         different words of a long question ranks high though no one chunk matches them all."""
         return _full_text(self.files, "path", terms, limit, where)
 
+    def best_in_files(self, terms: str, paths: list[str], where: str | None = None) -> list[str]:
+        """For each of ``paths``: its chunk BM25 ranks best for ``terms`` (if any matches)."""
+        if not paths or not terms.strip():
+            return []
+        hits = self.dataset.to_table(
+            columns=["id", "path", "_score"],
+            full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
+            filter=_and(sql_in("path", paths), where),
+            prefilter=True,
+            limit=20 * len(paths),
+        ).to_pylist()
+        best: dict[str, str] = {}
+        for hit in hits:
+            best.setdefault(hit["path"], hit["id"])
+        return list(best.values())
+
     def defining(
         self, identifiers: list[str], dotted: list[str], limit: int, where: str | None = None
     ) -> list[str]:

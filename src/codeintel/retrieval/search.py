@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 _UNSPLIT_KINDS = frozenset({"code", "section", "lines"})  # their symbol is not their own
 _SIBLING_SHARE = 0.95
+_FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
 
 
 @dataclass
@@ -111,10 +112,7 @@ class Searcher:
         parsed = parse_query(query)
         ranked = self._signals(parsed, filters)
         if self.settings.weight_file > 0:
-            file_ranks = self._file_ranks(parsed, filters)
-            fused = self._fuse(ranked, self._weights())
-            path_of = self._paths_of([hit.id for hit in fused])
-            ranked["file"] = by_file_rank(fused, path_of, file_ranks)
+            ranked["file"] = self._file_signal(parsed, filters, ranked)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
             fused = self._fuse(ranked, self._weights())
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
@@ -216,6 +214,22 @@ class Searcher:
             allowed = self._allowed_paths(filters)
             ranked["vector"] = [cid for cid, _ in self.vector.search(query_vector, n, allowed)]
         return {signal: ids for signal, ids in ranked.items() if ids}
+
+    def _file_signal(
+        self, parsed: ParsedQuery, filters: Filters, ranked: dict[str, list[str]]
+    ) -> list[str]:
+        """The other signals' fused hits, ordered by their file's whole-file BM25 rank; a
+        top file that none of them found brings in its best BM25 chunk."""
+        file_ranks = self._file_ranks(parsed, filters)
+        if not file_ranks:
+            return []
+        fused = self._fuse(ranked, self._weights())
+        path_of = self._paths_of([hit.id for hit in fused])
+        found = set(path_of.values())
+        missing = [path for path in list(file_ranks)[:_FILES_BROUGHT_IN] if path not in found]
+        brought = self.lexical.best_in_files(parsed.terms, missing, self._where(filters))
+        path_of.update(self._paths_of(brought))
+        return by_file_rank([*fused, *map(Fused, brought)], path_of, file_ranks)
 
     def _file_ranks(self, parsed: ParsedQuery, filters: Filters) -> dict[str, int]:
         """path → rank by whole-file BM25, its score scaled by the file's prior first."""
