@@ -9,7 +9,7 @@ timing includes the (microseconds) hashing of the query. MiniLM's own single-que
 retrieval + encode.
 
 Stages are timed by wrapping the Searcher's signal methods on one instance (bm25, symbol,
-path, frame, vector, graph, fetch); they add up to a little less than the total.
+path, frame, file, vector, graph, fetch); they add up to a little less than the total.
 
 Run: ``python benchmarks/search_latency.py [--work DIR] [--repeats N] [--no-minilm]``.
 ``--work`` keeps the copied tree and its index between runs (built only when missing).
@@ -204,7 +204,13 @@ def instrument(searcher: Searcher, stages: dict[str, list[float]]) -> Callable[[
         return wrapper
 
     lexical = searcher.lexical
-    for name, attr in (("bm25", "bm25"), ("symbol", "defining"), ("frame", "at_lines")):
+    for name, attr in (
+        ("bm25", "bm25"),
+        ("symbol", "defining"),
+        ("frame", "at_lines"),
+        ("file", "bm25_files"),
+        ("file", "best_in_files"),
+    ):
         setattr(lexical, attr, timed(name, getattr(lexical, attr)))
     lexical.in_files = timed("path", lexical.in_files)  # type: ignore[method-assign]
     lexical.resolve_paths = timed("path", lexical.resolve_paths)  # type: ignore[method-assign]
