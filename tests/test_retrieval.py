@@ -614,6 +614,10 @@ def test_a_top_file_no_signal_found_brings_in_its_best_chunk(built: Repository) 
     brought = rankings["file"][0]
     assert searcher._paths_of([brought]) == {brought: "app/utils.py"}
     assert brought not in rankings["bm25"]
+    # app/utils.py is a top file: its other chunks follow, the best BM25 matches first
+    paths = searcher._paths_of(rankings["file"])
+    in_utils = [cid for cid in rankings["file"] if paths[cid] == "app/utils.py"]
+    assert len(in_utils) == len(set(in_utils)) >= 4
 
 
 def test_an_edited_file_is_found_by_its_new_words_at_file_level(

@@ -21,12 +21,17 @@ from codeintel.retrieval.settings import RetrievalSettings
 from codeintel.retrieval.vector import VectorSignal
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from codeintel.indexer.snapshot import Snapshot
 
 _CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 _UNSPLIT_KINDS = frozenset({"code", "section", "lines"})  # their symbol is not their own
 _SIBLING_SHARE = 0.95
 _FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
+_FILES_OPENED = 3  # top files whose other chunks join the file signal, by similarity
+_CHUNKS_PER_OPENED_FILE = 20
 
 
 @dataclass
@@ -110,9 +115,10 @@ class Searcher:
         fused top hits."""
         filters = filters or Filters()
         parsed = parse_query(query)
-        ranked = self._signals(parsed, filters)
+        query_vector = None if self.embedder is None else self.embedder.embed([parsed.text])[0]
+        ranked = self._signals(parsed, filters, query_vector)
         if self.settings.weight_file > 0:
-            ranked["file"] = self._file_signal(parsed, filters, ranked)
+            ranked["file"] = self._file_signal(parsed, filters, ranked, query_vector)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
             fused = self._fuse(ranked, self._weights())
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
@@ -199,7 +205,9 @@ class Searcher:
             return None
         return {p for p, lang in self.languages.items() if filters.allows(p, lang)}
 
-    def _signals(self, parsed: ParsedQuery, filters: Filters) -> dict[str, list[str]]:
+    def _signals(
+        self, parsed: ParsedQuery, filters: Filters, query_vector: NDArray[np.float32] | None
+    ) -> dict[str, list[str]]:
         n = self.settings.candidates
         where = self._where(filters)
         lexical = self.lexical
@@ -209,27 +217,39 @@ class Searcher:
             "path": lexical.in_files(self._named_files(parsed), parsed.terms, n, where),
             "frame": lexical.at_lines(parsed.frames, where, self.remapper),
         }
-        if self.embedder is not None:
-            query_vector = self.embedder.embed([parsed.text])[0]
+        if query_vector is not None:
             allowed = self._allowed_paths(filters)
             ranked["vector"] = [cid for cid, _ in self.vector.search(query_vector, n, allowed)]
         return {signal: ids for signal, ids in ranked.items() if ids}
 
     def _file_signal(
-        self, parsed: ParsedQuery, filters: Filters, ranked: dict[str, list[str]]
+        self,
+        parsed: ParsedQuery,
+        filters: Filters,
+        ranked: dict[str, list[str]],
+        query_vector: NDArray[np.float32] | None,
     ) -> list[str]:
-        """The other signals' fused hits, ordered by their file's whole-file BM25 rank; a
-        top file that none of them found brings in its best BM25 chunk."""
+        """The other signals' fused hits, ordered by their file's whole-file BM25 rank. A
+        top file none of them found brings in its best BM25 chunk; the very top files add
+        their other chunks after their hits, most similar to the query first."""
         file_ranks = self._file_ranks(parsed, filters)
         if not file_ranks:
             return []
+        where = self._where(filters)
         fused = self._fuse(ranked, self._weights())
         path_of = self._paths_of([hit.id for hit in fused])
         found = set(path_of.values())
         missing = [path for path in list(file_ranks)[:_FILES_BROUGHT_IN] if path not in found]
-        brought = self.lexical.best_in_files(parsed.terms, missing, self._where(filters))
-        path_of.update(self._paths_of(brought))
-        return by_file_rank([*fused, *map(Fused, brought)], path_of, file_ranks)
+        brought = self.lexical.best_in_files(parsed.terms, missing, where)
+        top = list(file_ranks)[:_FILES_OPENED]
+        limit = _CHUNKS_PER_OPENED_FILE * len(top)
+        if query_vector is not None:
+            inside = [cid for cid, _ in self.vector.search(query_vector, limit, set(top))]
+        else:
+            inside = self.lexical.in_files(top, parsed.terms, limit, where)
+        path_of.update(self._paths_of([*brought, *inside]))
+        hits = [*fused, *map(Fused, brought), *map(Fused, inside)]
+        return list(dict.fromkeys(by_file_rank(hits, path_of, file_ranks)))
 
     def _file_ranks(self, parsed: ParsedQuery, filters: Filters) -> dict[str, int]:
         """path → rank by whole-file BM25, its score scaled by the file's prior first."""
