@@ -132,7 +132,7 @@ def grid() -> dict[str, dict[str, Any]]:
     """A coarse grid over the signal weights (the others at their defaults)."""
     variants = {}
     for bm25, vector, symbol, graph, file_weight in itertools.product(
-        (0.5, 1.0), (1.0, 2.0), (0.75, 1.5), (0.0, 0.3, 0.6), (0.0, 1.0, 1.5)
+        (0.5, 1.0), (1.0, 1.5, 2.0), (0.75, 1.5), (0.0, 0.3, 0.6), (0.0, 0.5, 1.0, 1.5)
     ):
         name = f"b{bm25} v{vector} s{symbol} g{graph} f{file_weight}"
         variants[name] = {
