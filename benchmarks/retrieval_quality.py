@@ -56,6 +56,7 @@ def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) ->
         "weight_path": 0.0,
         "weight_frame": 0.0,
         "weight_graph": 0.0,
+        "weight_file": 0.0,
     }
     if mode == "hybrid":
         return Searcher(repo, RetrievalSettings(k=depth), embedder=embedder)
@@ -151,7 +152,7 @@ def definitions_at(unit_ranks: dict[str, int | None], k: int) -> bool:
         if not _MODULE_LEVEL.fullmatch(unit.rsplit("::", 1)[-1])
     }
     ranks = (definitions or unit_ranks).values()
-    return all(rank is not None and rank <= k for rank in ranks)
+    return bool(ranks) and all(rank is not None and rank <= k for rank in ranks)
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:

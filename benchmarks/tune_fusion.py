@@ -5,16 +5,18 @@ query (``rankings``); ``token_savings.py`` stores the SWE-bench whole-file BM25 
 (``bm25_top_files``). This script replays the product's fusion
 (``codeintel.retrieval.fusion`` and ``priors``) on those lists under other weights and
 reports the retrieval metrics of each variant, in seconds instead of a re-run. One
-approximation: the graph's list is the one the recorded (default) run seeded; a variant
-that changes the seeds would change it a little.
+approximation: the ``file`` and ``graph`` lists are the ones the recorded run built from
+its own (default) fusion; a variant would reorder them a little.
 
 A variant is a name and overrides (JSON) of ``RetrievalSettings`` (weights, priors,
 ``rrf_k``). For runs recorded before the product had its own file signal,
-``"file_signal": "bm25_files"`` builds one the product's way from the run's SWE-bench
-whole-file BM25 ranking (Python files only).
+``--simulate-file-signal`` approximates one from the run's SWE-bench whole-file BM25
+ranking (Python files only): the fused hits ordered by file rank, without the product's
+file priors and without the chunks its top files bring in.
 
 Run: ``python benchmarks/tune_fusion.py --run benchmarks/out/full --model M
-[--variants FILE.json] [--grid]``; prints one row per variant, best func@10 first.
+[--variants FILE.json] [--grid] [--simulate-file-signal]``; prints one row per variant,
+best func@10 first.
 Tuned on the set it is measured on: treat the winner's margin as optimistic and prefer
 changes that win on every repository (``--by-repo``).
 """
@@ -88,13 +90,14 @@ def replay(case: Case, variant: Mapping[str, Any]) -> list[int]:
     )
     weights = {s: getattr(settings, f"weight_{s}") for s in SIGNALS}
     ranked = {s: [str(i) for i in ids] for s, ids in case.signals.items()}
-    if variant.get("file_signal") == "bm25_files":
+    if variant.get("file_signal") == "bm25_files" and "file" not in ranked:
         # as Searcher.rankings: the file signal orders the other signals' fused hits
         base = {s: ids for s, ids in ranked.items() if s not in ("file", "graph")}
         path_of = {str(i): chunk[0] for i, chunk in enumerate(case.chunks)}
         file_ranks = {path: rank for rank, path in enumerate(case.bm25_files, start=1)}
         fused = reciprocal_rank_fusion(base, weights, settings.rrf_k)
         ranked["file"] = by_file_rank(fused, path_of, file_ranks)
+    ranked = {s: ids for s, ids in ranked.items() if weights.get(s, 1.0) > 0}  # as Searcher
     fused = reciprocal_rank_fusion(ranked, weights, settings.rrf_k)
     for hit in fused:
         path, _, _, _, language = case.chunks[int(hit.id)]

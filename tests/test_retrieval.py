@@ -589,11 +589,16 @@ def test_a_dotted_module_name_finds_its_file(lexical: Searcher) -> None:
     assert named and {r.chunk.path for r in named} == {"app/services.py"}
 
 
+def paths_of(searcher: Searcher) -> dict[str, str]:
+    table = searcher.snapshot.chunks.to_table(columns=["id", "path"])
+    return dict(zip(table.column("id").to_pylist(), table.column("path").to_pylist(), strict=True))
+
+
 def test_whole_file_bm25_ranks_the_file_holding_all_the_words(lexical: Searcher) -> None:
     # No one chunk holds "slug", "cents" and "relay": app/utils.py holds them all.
     query = "the slug, the cents and the relay all go wrong"
-    ranks = lexical._file_ranks(parse_query(query), Filters())
-    assert min(ranks, key=ranks.__getitem__) == "app/utils.py"
+    files = lexical.lexical.bm25_files(parse_query(query).terms, 5)
+    assert files[0][0] == "app/utils.py"
     results = lexical.search(query, k=10)
     by_file = sorted((r for r in results if "file" in r.signals), key=lambda r: r.signals["file"])
     assert by_file and by_file[0].chunk.path == "app/utils.py"
@@ -605,30 +610,40 @@ def test_a_top_file_no_signal_found_brings_in_its_best_chunk(built: Repository) 
     # One candidate per signal: chunk BM25 keeps only the README section matching
     # "customers register"; whole-file BM25 ranks app/utils.py first.
     searcher = Searcher(built, RetrievalSettings(candidates=1, graph_seeds=0), None)
+    path_of = paths_of(searcher)
     query = "customers register and the slug cents relay break"
     rankings = searcher.rankings(query)
-    assert {searcher._paths_of(ids)[ids[0]] for ids in rankings.values()} == {
-        "README.md",
-        "app/utils.py",
-    }
+    assert path_of[rankings["bm25"][0]] == "README.md"
     brought = rankings["file"][0]
-    assert searcher._paths_of([brought]) == {brought: "app/utils.py"}
-    assert brought not in rankings["bm25"]
-    # app/utils.py is a top file: its other chunks follow, the best BM25 matches first
-    paths = searcher._paths_of(rankings["file"])
-    in_utils = [cid for cid in rankings["file"] if paths[cid] == "app/utils.py"]
+    assert path_of[brought] == "app/utils.py" and brought not in rankings["bm25"]
+    terms = parse_query(query).terms
+    best = searcher.lexical.bm25(terms, 1, "path = 'app/utils.py'")
+    assert best[0][0] == brought
+    # app/utils.py is a top file: its other chunks follow, best BM25 matches first
+    in_utils = [cid for cid in rankings["file"] if path_of[cid] == "app/utils.py"]
+    in_file_bm25 = [cid for cid, _ in searcher.lexical.bm25(terms, 8, "path = 'app/utils.py'")]
     assert len(in_utils) == len(set(in_utils)) >= 4
+    assert in_utils[: len(in_file_bm25)] == in_file_bm25
 
 
-def test_an_edited_file_is_found_by_its_new_words_at_file_level(
-    fresh: Repository, embedder: Embedder
-) -> None:
+def test_filters_reach_the_file_signal(lexical: Searcher) -> None:
+    path_of = paths_of(lexical)
+    query = "customers register and the slug cents relay break"
+    for filters, allowed in (
+        (Filters(path_glob="web/*"), lambda p: p.startswith("web/")),
+        (Filters(language="python"), lambda p: p.endswith(".py")),
+    ):
+        file_list = lexical.rankings(query, filters)["file"]
+        assert file_list and all(allowed(path_of[cid]) for cid in file_list)
+
+
+def test_an_edited_file_is_found_by_its_new_words_at_file_level(fresh: Repository) -> None:
     path = fresh.root / "app/utils.py"
     path.write_text(path.read_text() + "\n\ndef zebra_crossing() -> None:\n    pass\n")
     bump_mtime(path)
-    searcher = Searcher(fresh, RetrievalSettings(), embedder)
-    ranks = searcher._file_ranks(parse_query("zebra crossing"), Filters())
-    assert list(ranks) == ["app/utils.py"]
+    searcher = Searcher(fresh, RetrievalSettings(), None)
+    files = searcher.lexical.bm25_files(parse_query("zebra crossing").terms, 5)
+    assert [path for path, _ in files] == ["app/utils.py"]
 
 
 def test_prose_counts_for_less_than_the_code_it_describes(built: Repository) -> None:

@@ -55,7 +55,8 @@ class LexicalSignals:
         return _full_text(self.files, "path", terms, limit, where)
 
     def best_in_files(self, terms: str, paths: list[str], where: str | None = None) -> list[str]:
-        """For each of ``paths``: its chunk BM25 ranks best for ``terms`` (if any matches)."""
+        """For each of ``paths``, its best chunk by BM25 among the best ``20 × len(paths)``
+        matches in those files (so a file whose chunks all match weakly may bring none)."""
         if not paths or not terms.strip():
             return []
         hits = self.dataset.to_table(

@@ -31,7 +31,7 @@ _UNSPLIT_KINDS = frozenset({"code", "section", "lines"})  # their symbol is not 
 _SIBLING_SHARE = 0.95
 _FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
 _FILES_OPENED = 3  # top files whose other chunks join the file signal, by similarity
-_CHUNKS_PER_OPENED_FILE = 20
+_CHUNKS_PER_OPENED_FILE = 8
 
 
 @dataclass
@@ -111,8 +111,8 @@ class Searcher:
 
     def rankings(self, query: str, filters: Filters | None = None) -> dict[str, list[str]]:
         """Each signal's chunk ids for ``query``, best first: what ``search`` fuses (exposed
-        for diagnostics and weight tuning). The graph's list is seeded by the other signals'
-        fused top hits."""
+        for diagnostics and weight tuning). The ``file`` list orders the other signals' fused
+        hits by file; the ``graph`` list is seeded by the fused top hits of all the others."""
         filters = filters or Filters()
         parsed = parse_query(query)
         query_vector = None if self.embedder is None else self.embedder.embed([parsed.text])[0]
@@ -241,15 +241,27 @@ class Searcher:
         found = set(path_of.values())
         missing = [path for path in list(file_ranks)[:_FILES_BROUGHT_IN] if path not in found]
         brought = self.lexical.best_in_files(parsed.terms, missing, where)
-        top = list(file_ranks)[:_FILES_OPENED]
-        limit = _CHUNKS_PER_OPENED_FILE * len(top)
-        if query_vector is not None:
-            inside = [cid for cid, _ in self.vector.search(query_vector, limit, set(top))]
-        else:
-            inside = self.lexical.in_files(top, parsed.terms, limit, where)
+        inside = [
+            chunk_id
+            for path in list(file_ranks)[:_FILES_OPENED]
+            for chunk_id in self._closest_in_file(path, parsed, where, query_vector)
+        ]
         path_of.update(self._paths_of([*brought, *inside]))
         hits = [*fused, *map(Fused, brought), *map(Fused, inside)]
         return list(dict.fromkeys(by_file_rank(hits, path_of, file_ranks)))
+
+    def _closest_in_file(
+        self,
+        path: str,
+        parsed: ParsedQuery,
+        where: str | None,
+        query_vector: NDArray[np.float32] | None,
+    ) -> list[str]:
+        """The chunks of ``path`` most similar to the query (by BM25 without an embedder)."""
+        n = _CHUNKS_PER_OPENED_FILE
+        if query_vector is None:
+            return self.lexical.in_files([path], parsed.terms, n, where)
+        return [chunk_id for chunk_id, _ in self.vector.search(query_vector, n, {path})]
 
     def _file_ranks(self, parsed: ParsedQuery, filters: Filters) -> dict[str, int]:
         """path → rank by whole-file BM25, its score scaled by the file's prior first."""
