@@ -656,6 +656,19 @@ def test_prose_counts_for_less_than_the_code_it_describes(built: Repository) -> 
     assert scaled_paths.index("README.md") > 0
 
 
+def test_vector_search_within_files_equals_the_whole_search_filtered(
+    searcher: Searcher, embedder: Embedder
+) -> None:
+    query = embedder.embed(["register a customer and send a welcome mail"])[0]
+    path_of = paths_of(searcher)
+    whole = searcher.vector.search(query, 10_000)
+    for allowed in ({"app/services.py"}, {"app/utils.py", "web/handlers.py"}, {"nope.py"}, set()):
+        expected = [(cid, score) for cid, score in whole if path_of[cid] in allowed][:3]
+        got = searcher.vector.search(query, 3, allowed)
+        assert [cid for cid, _ in got] == [cid for cid, _ in expected]
+        assert [score for _, score in got] == pytest.approx([score for _, score in expected])
+
+
 def test_an_ann_index_is_built_past_its_threshold_and_used(tmp_path: Path) -> None:
     root = tmp_path / "shop"
     write_files(root, SHOP)

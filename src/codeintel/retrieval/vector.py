@@ -27,7 +27,7 @@ class VectorSignal:
         self.dataset = dataset
         self.use_ann = any(index["name"] == "vector_idx" for index in dataset.list_indices())
         self._ids: list[str] = []
-        self._paths: NDArray[np.str_] = np.array([], dtype=str)
+        self._rows_of: dict[str, NDArray[np.intp]] = {}  # path → its rows in the matrix
         self._matrix: NDArray[np.float32] | None = None
         self._pending: set[str] | None = None
 
@@ -44,7 +44,10 @@ class VectorSignal:
                 columns=["id", "path", "vector"], filter="vector IS NOT NULL"
             )
             self._ids = [str(i) for i in data.column("id").to_pylist()]
-            self._paths = np.array(data.column("path").to_pylist(), dtype=str)
+            rows: dict[str, list[int]] = {}
+            for row, path in enumerate(data.column("path").to_pylist()):
+                rows.setdefault(path, []).append(row)
+            self._rows_of = {path: np.array(r, dtype=np.intp) for path, r in rows.items()}
             flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
             dim = max(1, flat.size // max(1, len(self._ids)))
             self._matrix = np.ascontiguousarray(flat.reshape(len(self._ids), dim), dtype=np.float32)
@@ -57,15 +60,22 @@ class VectorSignal:
         if self.use_ann:
             return self._search_ann(query, limit, allowed_paths)
         matrix = self._load()
-        if not len(self._ids):
+        if not self._ids:
             return []
-        scores = matrix @ query.astype(np.float32)
-        if allowed_paths is not None:
-            scores = np.where(np.isin(self._paths, list(allowed_paths)), scores, -np.inf)
+        query = query.astype(np.float32)
+        if allowed_paths is None:
+            rows = np.arange(len(self._ids), dtype=np.intp)
+            scores = matrix @ query
+        else:  # only the allowed files' rows are scored
+            parts = [self._rows_of[p] for p in sorted(allowed_paths) if p in self._rows_of]
+            rows = np.concatenate(parts) if parts else np.array([], dtype=np.intp)
+            scores = matrix[rows] @ query
+        if not len(rows):
+            return []
         top = min(limit, len(scores))
         best = np.argpartition(-scores, top - 1)[:top]
         best = best[np.argsort(-scores[best])]
-        return [(self._ids[i], float(scores[i])) for i in best if np.isfinite(scores[i])]
+        return [(self._ids[rows[i]], float(scores[i])) for i in best]
 
     def _search_ann(
         self, query: NDArray[np.float32], limit: int, allowed_paths: set[str] | None
