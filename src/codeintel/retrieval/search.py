@@ -94,6 +94,7 @@ class Searcher:
         self.lexical = LexicalSignals(snapshot.chunks, snapshot.files, sorted(self.languages))
         self.vector = VectorSignal(snapshot.chunks)
         self.graph = SymbolGraph(snapshot.chunks)
+        self._path_by_id: dict[str, str] | None = None
 
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None
@@ -285,12 +286,14 @@ class Searcher:
         return named + self.lexical.resolve_paths(parsed.module_paths, min_parts=2)
 
     def _paths_of(self, ids: list[str]) -> dict[str, str]:
-        if not ids:
-            return {}
-        table = self.snapshot.chunks.to_table(columns=["id", "path"], filter=sql_in("id", ids))
-        return dict(
-            zip(table.column("id").to_pylist(), table.column("path").to_pylist(), strict=True)
-        )
+        """id → path; every chunk's path is read once per snapshot (a few hundred ids a
+        query cost ~35 ms as an ``IN`` filter on 70k rows, the whole column ~40 ms once)."""
+        if self._path_by_id is None:
+            table = self.snapshot.chunks.to_table(columns=["id", "path"])
+            ids_, paths = table.column("id").to_pylist(), table.column("path").to_pylist()
+            self._path_by_id = dict(zip(ids_, paths, strict=True))
+        known = self._path_by_id
+        return {chunk_id: known[chunk_id] for chunk_id in ids if chunk_id in known}
 
     def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:
