@@ -21,20 +21,20 @@ def _and(*clauses: str | None) -> str | None:
 
 
 def _full_text(
-    dataset: LanceDataset, key: str, terms: str, limit: int, where: str | None
-) -> list[tuple[str, float]]:
-    """(key, BM25 score) of the rows whose ``terms`` best match, best first."""
+    dataset: LanceDataset, columns: list[str], terms: str, limit: int, where: str | None
+) -> list[dict[str, Any]]:
+    """``columns`` and ``_score`` of the rows whose ``terms`` best match BM25, best first."""
     if not terms.strip():
         return []
-    table = dataset.to_table(
-        columns=[key, "_score"],
-        full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
-        filter=where,
-        prefilter=True,
-        limit=limit,
+    return list(
+        dataset.to_table(
+            columns=[*columns, "_score"],
+            full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
+            filter=where,
+            prefilter=True,
+            limit=limit,
+        ).to_pylist()
     )
-    scores = table.column("_score").to_pylist()
-    return list(zip(table.column(key).to_pylist(), scores, strict=True))
 
 
 class LexicalSignals:
@@ -45,27 +45,24 @@ class LexicalSignals:
 
     def bm25(self, terms: str, limit: int, where: str | None = None) -> list[tuple[str, float]]:
         """(chunk id, score) by BM25 over each chunk's terms."""
-        return _full_text(self.dataset, "id", terms, limit, where)
+        rows = _full_text(self.dataset, ["id"], terms, limit, where)
+        return [(row["id"], row["_score"]) for row in rows]
 
     def bm25_files(
         self, terms: str, limit: int, where: str | None = None
     ) -> list[tuple[str, float]]:
         """(path, score) by BM25 over each whole file's terms: a file whose parts match
         different words of a long question ranks high though no one chunk matches them all."""
-        return _full_text(self.files, "path", terms, limit, where)
+        rows = _full_text(self.files, ["path"], terms, limit, where)
+        return [(row["path"], row["_score"]) for row in rows]
 
     def best_in_files(self, terms: str, paths: list[str], where: str | None = None) -> list[str]:
         """For each of ``paths``, its best chunk by BM25 among the best ``20 × len(paths)``
         matches in those files (so a file whose chunks all match weakly may bring none)."""
-        if not paths or not terms.strip():
+        if not paths:
             return []
-        hits = self.dataset.to_table(
-            columns=["id", "path", "_score"],
-            full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
-            filter=_and(sql_in("path", paths), where),
-            prefilter=True,
-            limit=20 * len(paths),
-        ).to_pylist()
+        in_paths = _and(sql_in("path", paths), where)
+        hits = _full_text(self.dataset, ["id", "path"], terms, 20 * len(paths), in_paths)
         best: dict[str, str] = {}
         for hit in hits:
             best.setdefault(hit["path"], hit["id"])

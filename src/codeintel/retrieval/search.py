@@ -161,11 +161,12 @@ class Searcher:
         if s.prior_prose == 1 and s.prior_tests == 1:
             return fused
         for hit in fused:
-            path = paths.get(hit.id, "")
-            hit.score *= file_prior(
-                path, self.languages.get(path, ""), s.prior_prose, s.prior_tests
-            )
+            hit.score *= self._prior(paths.get(hit.id, ""))
         return best_first(fused)
+
+    def _prior(self, path: str) -> float:
+        s = self.settings
+        return file_prior(path, self.languages.get(path, ""), s.prior_prose, s.prior_tests)
 
     def _fuse(self, ranked: dict[str, list[str]], weights: dict[str, float]) -> list[Fused]:
         """RRF, where a chunk not embedded yet stands in its BM25 rank for its vector rank:
@@ -266,18 +267,12 @@ class Searcher:
 
     def _file_ranks(self, parsed: ParsedQuery, filters: Filters) -> dict[str, int]:
         """path → rank by whole-file BM25, its score scaled by the file's prior first."""
-        s = self.settings
-        scored = [
-            (
-                path,
-                score
-                * file_prior(path, self.languages.get(path, ""), s.prior_prose, s.prior_tests),
-            )
-            for path, score in self.lexical.bm25_files(
-                parsed.terms, s.candidates, self._where(filters)
-            )
-        ]
-        scored.sort(key=lambda item: -item[1])
+        found = self.lexical.bm25_files(
+            parsed.terms, self.settings.candidates, self._where(filters)
+        )
+        scored = sorted(
+            ((path, score * self._prior(path)) for path, score in found), key=lambda item: -item[1]
+        )
         return {path: rank for rank, (path, _) in enumerate(scored, start=1)}
 
     def _named_files(self, parsed: ParsedQuery) -> list[str]:
