@@ -356,6 +356,24 @@ def test_graph_brings_the_callee_of_a_hit(lexical: Searcher) -> None:
     assert "normalize_email" in results[0].chunk.references
 
 
+def test_graph_links_names_within_a_language_only(tmp_path: Path) -> None:
+    """A vendored script defining the same names must not become the callee of Python code."""
+    files = {
+        "report.py": "from fmt import render\n\n\ndef publish_report(rows):\n"
+        "    return render(rows)\n",
+        "fmt.py": "def render(rows):\n    return ', '.join(map(str, rows))\n",
+        "static/vendor.js": "function render(node) {\n  return node.outerHTML;\n}\n",
+    }
+    write_files(tmp_path / "repo", files)
+    embed = EmbedSettings(model=HASHING, cache_dir=str(tmp_path / "cache"))
+    repo = Repository(tmp_path / "repo", IndexSettings(workers=1), embed)
+    repo.build(embed=False)
+    results = Searcher(repo, RetrievalSettings(weight_file=0), None).search("publish_report")
+    graph_found = {r.chunk.path for r in results if "graph" in r.signals}
+    assert "fmt.py" in graph_found
+    assert "static/vendor.js" not in graph_found
+
+
 def test_graph_off_brings_no_neighbours(built: Repository) -> None:
     settings = RetrievalSettings(graph_seeds=0)
     results = Searcher(built, settings, None).search("register_user", k=30)

@@ -1,7 +1,9 @@
 """The symbol graph around the top hits, ranked by personalized PageRank.
 
 Chunks are nodes. A chunk that references an identifier points to the chunks defining it
-(its callees, types, imported names); a member points to its enclosing class. Starting from
+(its callees, types, imported names) in its own language family; a member points to its
+enclosing class. Names never link across languages: a Python call of ``get`` is not a call
+of a vendored jQuery's ``get``. Starting from
 the best fused hits, the neighbourhood is looked up in name → chunk maps built once per
 Searcher from the ``defines`` and ``references`` columns, and PageRank personalized on the
 seeds ranks it: Aider's repo-map idea, seeded by retrieval instead of chat files.
@@ -20,11 +22,12 @@ import pyarrow.compute as pc
 if TYPE_CHECKING:
     from lance import LanceDataset
 
-_COLUMNS = ["id", "path", "symbol", "parent", "defines", "references"]
+_COLUMNS = ["id", "path", "language", "symbol", "parent", "defines", "references"]
 _NEIGHBOURS = 200
 _MAX_DEFINERS = 8  # an identifier defined in more places than this is too common to follow
 _MAX_REFERRERS = 40  # callers of a name used in more places than this are not followed
 _DAMPING = 0.85
+_FAMILIES = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}  # they share names
 _ITERATIONS = 30
 
 
@@ -53,10 +56,11 @@ class SymbolGraph:
             return []
         found: set[int] = set()
         for row in seed_rows:
+            family = language_family(row["language"])
             for name in row["references"] or []:
-                found.update(graph.definers.rows_of(name, _MAX_DEFINERS))
+                found.update(graph.definers.rows_of(family, name, _MAX_DEFINERS))
             for name in row["defines"] or []:
-                found.update(graph.referrers.rows_of(name, _MAX_REFERRERS))
+                found.update(graph.referrers.rows_of(family, name, _MAX_REFERRERS))
             if row["parent"]:
                 found.update(graph.by_symbol.get((row["path"], row["parent"]), ()))
         rows = {row["id"]: row for row in seed_rows}
@@ -67,23 +71,32 @@ class SymbolGraph:
         return sorted(found_ranks, key=lambda item: -item[1])[:_NEIGHBOURS]
 
 
-class _NameIndex:
-    """name → row numbers of a list column, as sorted arrays (built in arrow, not Python)."""
+def language_family(language: str) -> str:
+    return _FAMILIES.get(language, language)
 
-    def __init__(self, column: pa.ChunkedArray) -> None:
+
+class _NameIndex:
+    """(language family, name) → row numbers of a list column, as sorted arrays (built in
+    arrow, not Python)."""
+
+    def __init__(self, column: pa.ChunkedArray, families: pa.Array) -> None:
         lists = column.combine_chunks()
-        names = pc.list_flatten(lists)
-        parents = pc.list_parent_indices(lists).to_numpy()
-        encoded = pc.dictionary_encode(names)
+        parent_indices = pc.list_parent_indices(lists)
+        keys = pc.binary_join_element_wise(
+            families.take(parent_indices), pc.list_flatten(lists), "\0"
+        )
+        parents = parent_indices.to_numpy()
+        encoded = pc.dictionary_encode(keys)
         codes = encoded.indices.to_numpy(zero_copy_only=False)
         order = np.argsort(codes, kind="stable")
         self._rows = parents[order]
         self._starts = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
         self._code = {name: i for i, name in enumerate(encoded.dictionary.to_pylist())}
 
-    def rows_of(self, name: str, limit: int) -> list[int]:
-        """Rows holding ``name``; none when more than ``limit`` do (too common to follow)."""
-        code = self._code.get(name)
+    def rows_of(self, family: str, name: str, limit: int) -> list[int]:
+        """Rows of ``family`` holding ``name``; none when more than ``limit`` do (too common
+        to follow)."""
+        code = self._code.get(f"{family}\0{name}")
         if code is None:
             return []
         start, stop = self._starts[code], self._starts[code + 1]
@@ -97,8 +110,11 @@ class _Loaded:
         self.table = table.combine_chunks()  # one chunk per column: `take` stays cheap
         ids = table.column("id").to_pylist()
         self.by_id = {chunk_id: i for i, chunk_id in enumerate(ids)}
-        self.definers = _NameIndex(table.column("defines"))
-        self.referrers = _NameIndex(table.column("references"))
+        languages = pc.dictionary_encode(self.table.column("language").combine_chunks())
+        family_names = [language_family(name) for name in languages.dictionary.to_pylist()]
+        families = pa.array(family_names, pa.string()).take(languages.indices)
+        self.definers = _NameIndex(table.column("defines"), families)
+        self.referrers = _NameIndex(table.column("references"), families)
         self.by_symbol: dict[tuple[str, str], list[int]] = defaultdict(list)
         paths, symbols = table.column("path").to_pylist(), table.column("symbol").to_pylist()
         for i, key in enumerate(zip(paths, symbols, strict=True)):
@@ -110,16 +126,17 @@ class _Loaded:
 
 def _edges(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Weighted edges among the given chunks: reference → definition, member → class."""
-    definers: dict[str, list[str]] = defaultdict(list)
+    definers: dict[tuple[str, str], list[str]] = defaultdict(list)
     by_symbol: dict[tuple[str, str], str] = {}
     for row in rows:
         for name in row["defines"] or []:
-            definers[name].append(row["id"])
+            definers[(language_family(row["language"]), name)].append(row["id"])
         by_symbol[(row["path"], row["symbol"])] = row["id"]
     edges: dict[str, dict[str, float]] = defaultdict(dict)
     for row in rows:
+        family = language_family(row["language"])
         for name in row["references"] or []:
-            targets = definers.get(name, [])
+            targets = definers.get((family, name), [])
             if 0 < len(targets) <= _MAX_DEFINERS:
                 weight = 1.0 / math.log2(1 + len(targets))
                 for target in targets:
