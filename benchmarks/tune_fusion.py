@@ -101,7 +101,7 @@ def replay(case: Case, variant: Mapping[str, Any]) -> list[int]:
     fused = reciprocal_rank_fusion(ranked, weights, settings.rrf_k)
     for hit in fused:
         path, _, _, _, language = case.chunks[int(hit.id)]
-        hit.score *= file_prior(path, language, settings.prior_prose, settings.prior_tests)
+        hit.score *= file_prior(path, language, settings)
     return [int(h.id) for h in best_first(fused)[:DEPTH]]
 
 

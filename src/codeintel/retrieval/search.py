@@ -95,6 +95,7 @@ class Searcher:
         self.vector = VectorSignal(snapshot.chunks)
         self.graph = SymbolGraph(snapshot.chunks)
         self._path_by_id: dict[str, str] | None = None
+        self._priors: dict[str, float] = {}
 
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None
@@ -156,17 +157,17 @@ class Searcher:
         return siblings
 
     def _apply_priors(self, fused: list[Fused], paths: dict[str, str]) -> list[Fused]:
-        """Scale each score by its file's prior (prose and tests count for less)."""
-        s = self.settings
-        if s.prior_prose == 1 and s.prior_tests == 1:
-            return fused
+        """Scale each score by its file's prior (prose, tests and vendored code count less)."""
         for hit in fused:
             hit.score *= self._prior(paths.get(hit.id, ""))
         return best_first(fused)
 
     def _prior(self, path: str) -> float:
-        s = self.settings
-        return file_prior(path, self.languages.get(path, ""), s.prior_prose, s.prior_tests)
+        prior = self._priors.get(path)
+        if prior is None:
+            prior = file_prior(path, self.languages.get(path, ""), self.settings)
+            self._priors[path] = prior
+        return prior
 
     def _fuse(self, ranked: dict[str, list[str]], weights: dict[str, float]) -> list[Fused]:
         """RRF, where a chunk not embedded yet stands in its BM25 rank for its vector rank:

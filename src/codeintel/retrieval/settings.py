@@ -20,7 +20,12 @@ class RetrievalSettings(BaseModel):
     weight_file: float = Field(
         1.0, ge=0, description="chunks of the files whole-file BM25 ranks high, by file rank"
     )
-    prior_prose: float = Field(0.5, ge=0, le=1, description="score factor for docs and text")
+    prior_prose: float = Field(
+        0.5, ge=0, le=1, description="score factor for docs, text and the code under docs/"
+    )
     prior_tests: float = Field(0.7, ge=0, le=1, description="score factor for test files")
+    prior_vendored: float = Field(
+        0.3, ge=0, le=1, description="score factor for vendored and minified files"
+    )
     graph_seeds: int = Field(10, ge=0, description="top hits the symbol graph expands from")
     freshness: bool = Field(True, description="re-chunk files changed since the last build")
