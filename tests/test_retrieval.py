@@ -356,6 +356,21 @@ def test_graph_brings_the_callee_of_a_hit(lexical: Searcher) -> None:
     assert "normalize_email" in results[0].chunk.references
 
 
+def test_focus_lists_the_best_chunks_of_the_top_files(built: Repository) -> None:
+    query = "register a user, normalize the email, and total an order at checkout"
+    unfocused = Searcher(built, RetrievalSettings(weight_focus=0), None).search(query, k=100)
+    top_files = list(dict.fromkeys(r.chunk.path for r in unfocused))[:3]
+    expected = [
+        chunk_id
+        for path in top_files
+        for chunk_id in [r.chunk.id for r in unfocused if r.chunk.path == path][:4]
+    ]
+    focus = Searcher(built, RetrievalSettings(), None).rankings(query)["focus"]
+    assert len(top_files) == 3 and sorted(focus) == sorted(expected)
+    rank = {r.chunk.id: i for i, r in enumerate(unfocused)}
+    assert [rank[chunk_id] for chunk_id in focus] == sorted(rank[c] for c in focus)
+
+
 def test_graph_links_names_within_a_language_only(tmp_path: Path) -> None:
     """A vendored script defining the same names must not become the callee of Python code."""
     files = {
@@ -411,7 +426,7 @@ def test_glob_filter(searcher: Searcher) -> None:
 def test_every_result_says_which_signals_found_it(searcher: Searcher, query: str) -> None:
     results = searcher.search(query, k=10)
     assert results
-    known = {"bm25", "vector", "symbol", "path", "frame", "graph", "file"}
+    known = {"bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus"}
     for result in results:
         assert result.signals and set(result.signals) <= known
         assert all(rank >= 1 for rank in result.signals.values())
@@ -423,7 +438,7 @@ def test_every_result_says_which_signals_found_it(searcher: Searcher, query: str
 def test_rankings_are_the_lists_search_fuses(searcher: Searcher) -> None:
     query = "why does register_user reject an email? see app/models.py"
     rankings = searcher.rankings(query)
-    assert {"bm25", "vector", "symbol", "path", "graph", "file"} <= set(rankings)
+    assert {"bm25", "vector", "symbol", "path", "graph", "file", "focus"} <= set(rankings)
     results = searcher.search(query, k=20)
     for result in results:
         for signal, rank in result.signals.items():

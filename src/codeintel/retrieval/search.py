@@ -32,6 +32,8 @@ _SIBLING_SHARE = 0.95
 _FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
 _FILES_OPENED = 3  # top files whose other chunks join the file signal, by similarity
 _CHUNKS_PER_OPENED_FILE = 8
+_FOCUS_FILES = 3  # files of the fused ranking whose best chunks are listed again
+_FOCUS_CHUNKS_PER_FILE = 4
 
 
 @dataclass
@@ -103,13 +105,7 @@ class Searcher:
         """The ``k`` best chunks for ``query``, best first."""
         k = k or self.settings.k
         filters = filters or Filters()
-        ranked = self.rankings(query, filters)
-        fused = self._fuse(ranked, self._weights())
-        paths = self._paths_of([hit.id for hit in fused])
-        allowed = self._allowed_paths(filters)
-        if allowed is not None:  # graph neighbours are not filtered where they are found
-            fused = [hit for hit in fused if paths.get(hit.id) in allowed]
-        return self._results(self._apply_priors(fused, paths), k)
+        return self._results(self._ranked_hits(self.rankings(query, filters), filters), k)
 
     def rankings(self, query: str, filters: Filters | None = None) -> dict[str, list[str]]:
         """Each signal's chunk ids for ``query``, best first: what ``search`` fuses (exposed
@@ -128,6 +124,8 @@ class Searcher:
             # them, it does not reorder the hits it was found from.
             neighbours = [chunk_id for chunk_id, _ in self.graph.neighbourhood(seeds)]
             ranked["graph"] = [*seeds, *neighbours][: self.settings.candidates]
+        if self.settings.weight_focus > 0:
+            ranked["focus"] = self._focus(ranked, filters)
         return ranked
 
     def split_siblings(self, results: list[SearchResult]) -> list[SearchResult]:
@@ -155,6 +153,35 @@ class Searcher:
             if current is not None and chunk.id not in found:
                 siblings.append(SearchResult(current, owner.score * _SIBLING_SHARE, {"split": 1}))
         return siblings
+
+    def _ranked_hits(self, ranked: dict[str, list[str]], filters: Filters) -> list[Fused]:
+        """The signals fused as ``search`` ranks them: filtered (graph neighbours are not
+        filtered where they are found), each score scaled by its file's prior."""
+        fused = self._fuse(ranked, self._weights())
+        paths = self._paths_of([hit.id for hit in fused])
+        allowed = self._allowed_paths(filters)
+        if allowed is not None:
+            fused = [hit for hit in fused if paths.get(hit.id) in allowed]
+        return self._apply_priors(fused, paths)
+
+    def _focus(self, ranked: dict[str, list[str]], filters: Filters) -> list[str]:
+        """The best few chunks of the few best files of the fused ranking, in its order.
+
+        Fusion interleaves files: where the answer's file ranks first, the function to
+        change is often among that file's first four chunks but 14th–72nd overall, behind
+        other files' hits. Listing the top files' best chunks again lifts them above those."""
+        hits = self._ranked_hits(ranked, filters)
+        paths = self._paths_of([hit.id for hit in hits])
+        taken: dict[str, int] = {}  # path → chunks listed
+        focus = []
+        for hit in hits:
+            path = paths.get(hit.id)
+            if path is None or (path not in taken and len(taken) == _FOCUS_FILES):
+                continue
+            if taken.setdefault(path, 0) < _FOCUS_CHUNKS_PER_FILE:
+                taken[path] += 1
+                focus.append(hit.id)
+        return focus
 
     def _apply_priors(self, fused: list[Fused], paths: dict[str, str]) -> list[Fused]:
         """Scale each score by its file's prior (prose, tests and vendored code count less)."""
@@ -192,6 +219,7 @@ class Searcher:
             "frame": s.weight_frame,
             "graph": s.weight_graph,
             "file": s.weight_file,
+            "focus": s.weight_focus,
         }
 
     def _where(self, filters: Filters) -> str | None:

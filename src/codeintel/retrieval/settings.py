@@ -20,6 +20,9 @@ class RetrievalSettings(BaseModel):
     weight_file: float = Field(
         1.0, ge=0, description="chunks of the files whole-file BM25 ranks high, by file rank"
     )
+    weight_focus: float = Field(
+        2.0, ge=0, description="the best chunks of the fused ranking's top files, again"
+    )
     prior_prose: float = Field(
         0.5, ge=0, le=1, description="score factor for docs, text and the code under docs/"
     )
