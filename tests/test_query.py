@@ -88,3 +88,32 @@ def test_long_questions_are_capped() -> None:
     parsed = parse_query(question)
     assert len(parsed.identifiers) == 40
     assert parsed.identifiers[0] == "name_0"
+
+
+def test_title_and_inline_code_are_stressed() -> None:
+    question = (
+        "`autodoc_typehints` puts a return type on classes\n\n"
+        "With `autodoc_typehints = 'description'` the class shows a return type.\n"
+        "```py\nproject = 'demo'\nextensions = ['sphinx.ext.autodoc']\n```\n"
+    )
+    parsed = parse_query(question)
+    assert parsed.emphasis == (
+        "`autodoc_typehints` puts a return type on classes "
+        "autodoc_typehints autodoc_typehints = 'description'"
+    )
+    words = parsed.terms.split()
+    assert words.count("typehints") == words.count("classes") == 3
+    assert words.count("extensions") == 1  # code blocks are not stressed
+
+
+def test_a_one_line_question_is_not_stressed() -> None:
+    parsed = parse_query("where are files split into chunks")
+    assert parsed.emphasis == ""
+    assert parsed.terms == "where are files split into chunks"
+
+
+def test_long_questions_keep_their_identifier_words() -> None:
+    question = "x " * 5000 + "\nget_user_name fails"
+    assert "get_user_name" not in parse_query(question).terms  # past the head
+    head = "getUserName fails\n" + "filler words " * 1000
+    assert "user" in parse_query(head).terms.split()

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
     from codeintel.retrieval.freshness import Remapper
 
-_MAX_QUERY_CHARS = 4000  # long issue texts: the head carries the title and the trace
-
 
 def _and(*clauses: str | None) -> str | None:
     parts = [f"({clause})" for clause in clauses if clause]
@@ -29,7 +27,7 @@ def _full_text(
     return list(
         dataset.to_table(
             columns=[*columns, "_score"],
-            full_text_query={"columns": ["terms"], "query": terms[:_MAX_QUERY_CHARS]},
+            full_text_query={"columns": ["terms"], "query": terms},
             filter=where,
             prefilter=True,
             limit=limit,

@@ -1,7 +1,11 @@
-"""Query understanding: the identifiers, file paths and stack-trace frames in a question.
+"""Query understanding: the identifiers, file paths and stack-trace frames in a question,
+and the words it stresses.
 
 Issue reports name code exactly (``QuerySet.filter``, ``django/db/models/query.py``,
-``File "x.py", line 12, in save``); those become exact-match signals beside BM25.
+``File "x.py", line 12, in save``); those become exact-match signals beside BM25. Their
+title and inline code spans say what the report is about; the rest (pasted configuration,
+repro scripts, environment details) is often longer and mostly noise, so the full-text
+query counts the stressed words three times.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ _SOURCE_SUFFIXES = frozenset(
 _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
 _WORD = re.compile(r"\b[A-Za-z_]\w*\b")
 _MAX_IDENTIFIERS = 40
+_INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+_EMPHASIS_REPEATS = 2  # the stressed words are said again twice: they count three times
+_MAX_EMPHASIS_CHARS = 1000
+_MAX_QUERY_CHARS = 4000  # long issue texts: the head carries the title and the trace
 _MODULE_FILES = (".py", "/__init__.py")
 
 
@@ -38,6 +46,7 @@ class ParsedQuery:
     dotted: list[str] = field(default_factory=list)  # e.g. UserStore.get_user
     paths: list[str] = field(default_factory=list)
     frames: list[Frame] = field(default_factory=list)
+    emphasis: str = ""  # the title of a multi-line question and its inline code spans
 
     @property
     def module_paths(self) -> list[str]:
@@ -48,8 +57,12 @@ class ParsedQuery:
 
     @property
     def terms(self) -> str:
-        """The full-text query: the question plus the words of its identifiers."""
-        return expand_terms(self.text)
+        """The full-text query: the question (its head, if long) plus the words of its
+        identifiers, after its stressed words said twice more."""
+        body = expand_terms(self.text[:_MAX_QUERY_CHARS])
+        if not self.emphasis:
+            return body
+        return "\n".join([*[expand_terms(self.emphasis)] * _EMPHASIS_REPEATS, body])
 
 
 def _looks_like_code(word: str) -> bool:
@@ -66,6 +79,14 @@ def _is_source_path(candidate: str) -> bool:
     """``a/b.py`` or ``b.py`` name files; ``QuerySet.filter`` and ``x.com`` do not."""
     suffix = candidate.rsplit(".", 1)[-1]
     return suffix in _SOURCE_SUFFIXES or ("/" in candidate and suffix.isalpha())
+
+
+def _emphasis(text: str) -> str:
+    """The first line of a question of several lines, and its inline code spans."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    title = lines[0] if len(lines) > 1 else ""
+    spans = dict.fromkeys(_INLINE_CODE.findall(text))
+    return " ".join([title, *spans]).strip()[:_MAX_EMPHASIS_CHARS]
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -91,4 +112,5 @@ def parse_query(text: str) -> ParsedQuery:
         dotted=dotted[:_MAX_IDENTIFIERS],
         paths=paths[:_MAX_IDENTIFIERS],
         frames=frames[-_MAX_IDENTIFIERS:],
+        emphasis=_emphasis(text),
     )
