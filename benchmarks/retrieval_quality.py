@@ -15,7 +15,8 @@ Per instance (see ``swebench.py`` for checkout, gold and caching) the query is t
   warm; p50/p95 over the warm runs.
 
 Modes: hybrid (default ``RetrievalSettings``, embedder loaded); bm25 (every weight 0 but
-BM25, no embedder); vector (every weight 0 but vector).
+BM25, no embedder); vector (every weight 0 but vector); title (hybrid, asked only the
+issue's title: the short question a person types, against the same gold).
 
 Run: ``python benchmarks/retrieval_quality.py [--limit N] [--repos ...] [--model M] [--out D]``.
 Writes ``<out>/retrieval_quality_<model>.json`` and ``.png``.
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from codeintel.indexer.embedder import Embedder
     from codeintel.indexer.repository import Repository
 
-MODES = ("hybrid", "bm25", "vector")
+MODES = ("hybrid", "bm25", "vector", "title")
 FILE_KS = (1, 3, 5)
 FUNC_KS = (5, 10)
 WARM_REPEATS = 2
@@ -58,7 +59,7 @@ def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) ->
         "weight_graph": 0.0,
         "weight_file": 0.0,
     }
-    if mode == "hybrid":
+    if mode in ("hybrid", "title"):
         return Searcher(repo, RetrievalSettings(k=depth), embedder=embedder)
     if mode == "bm25":
         return Searcher(repo, RetrievalSettings(k=depth, **{**zero, "weight_bm25": 1.0}))
@@ -73,13 +74,14 @@ def evaluator(embedder: Embedder, depth: int) -> sb.Evaluate:
         out: dict[str, Any] = {"gold_units": sorted(map(list, units))}
         for mode in MODES:
             searcher = searcher_for(mode, repo, embedder, depth)
+            query = title_of(inst.problem_statement) if mode == "title" else inst.problem_statement
             t0 = time.perf_counter()
-            results = searcher.search(inst.problem_statement, k=depth)
+            results = searcher.search(query, k=depth)
             cold = time.perf_counter() - t0
             warm = []
             for _ in range(WARM_REPEATS):
                 t0 = time.perf_counter()
-                searcher.search(inst.problem_statement, k=depth)
+                searcher.search(query, k=depth)
                 warm.append(time.perf_counter() - t0)
             files = sb.distinct(r.chunk.path for r in results)
             ranked_units = sb.distinct(sb.chunk_span(r.chunk).unit for r in results)
@@ -107,6 +109,10 @@ def evaluator(embedder: Embedder, depth: int) -> sb.Evaluate:
         return out
 
     return evaluate
+
+
+def title_of(problem_statement: str) -> str:
+    return next((line.strip() for line in problem_statement.splitlines() if line.strip()), "")
 
 
 def _rankings(searcher: Any, query: str) -> dict[str, Any]:
@@ -157,10 +163,11 @@ def definitions_at(unit_ranks: dict[str, int | None], k: int) -> bool:
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     done = sb.scored(results)
-    summary: dict[str, Any] = {"instances": len(done), "repos": {}}
+    modes = [mode for mode in MODES if all(mode in r for r in done)]  # older runs: fewer
+    summary: dict[str, Any] = {"instances": len(done), "repos": {}, "modes": modes}
     for r in done:
         summary["repos"][r["repo"]] = summary["repos"].get(r["repo"], 0) + 1
-    for mode in MODES:
+    for mode in modes:
         rows = [r[mode] for r in done]
         warm = [t for row in rows for t in row["warm_s"]]
         summary[mode] = {
@@ -178,7 +185,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                 metric: sb.mean([r[mode][metric] for r in done if r["repo"] == repo])
                 for metric in ("file@5", "func@10", "rr")
             }
-            for mode in MODES
+            for mode in modes
         }
         for repo in sorted(summary["repos"])
     }
@@ -193,7 +200,7 @@ def table(summary: dict[str, Any]) -> str:
         f" {'defs@10':>7} {'MRR':>6} {'p50 ms':>7} {'p95 ms':>7}"
     )
     lines = [f"retrieval quality, n={summary['instances']} instances {summary['repos']}", head]
-    for mode in MODES:
+    for mode in summary["modes"]:
         s = summary[mode]
         lines.append(
             f"{mode:8} {sb.pct(s['file@1']):>7} {sb.pct(s['file@3']):>7} {sb.pct(s['file@5']):>7}"
@@ -201,11 +208,12 @@ def table(summary: dict[str, Any]) -> str:
             f" {s['mrr']:6.3f}"
             f" {s['latency_p50_ms']:7.0f} {s['latency_p95_ms']:7.0f}"
         )
-    lines.append("per repository (n): file@5 / func@10 / MRR, hybrid | bm25 | vector")
+    modes = " | ".join(summary["modes"])
+    lines.append(f"per repository (n): file@5 / func@10 / MRR, {modes}")
     for repo, by_mode in summary.get("by_repo", {}).items():
         cells = " | ".join(
             f"{sb.pct(by_mode[m]['file@5'])} {sb.pct(by_mode[m]['func@10'])} {by_mode[m]['rr']:.2f}"
-            for m in MODES
+            for m in summary["modes"]
         )
         lines.append(f"  {repo:20} ({summary['repos'][repo]:2}) {cells}")
     lines.append(
@@ -227,10 +235,11 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 
     metrics = ["file@1", "file@3", "file@5", "func@5", "func@10"]
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    width = 0.8 / len(MODES)
-    for i, mode in enumerate(MODES):
+    modes = summary["modes"]
+    width = 0.8 / len(modes)
+    for i, mode in enumerate(modes):
         values = [100 * summary[mode][m] for m in metrics]
-        xs = [x + (i - 1) * width for x in range(len(metrics))]
+        xs = [x + (i - (len(modes) - 1) / 2) * width for x in range(len(metrics))]
         bars = ax.bar(xs, values, width, label=mode)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
     ax.axhline(80, color="grey", ls=":", lw=1)
