@@ -52,7 +52,10 @@ def test_vendored_paths(path: str, expected: bool) -> None:
         ("doc/conf.py", True),
         ("docs/examples/plot.py", True),
         ("examples/grouped_barplot.py", True),
+        ("setup.py", True),
+        (".github/ISSUE_TEMPLATE/bug_report.md", True),
         ("src/docs/parser.py", False),  # a package's own docs module is code
+        ("pkg/setup.py", False),
         ("docs", False),
     ],
 )

@@ -1,8 +1,9 @@
 """Prior odds that a chunk is what a code question is after, by the file it lives in.
 
 Questions about behaviour are answered by the project's own source code. Prose (READMEs,
-changelogs, docs) and the example code beside it, and tests, repeat the question's words
-without holding the answer, and win BM25 on long issue texts. Vendored copies of other
+changelogs, docs) and the example code beside it, build and packaging files (``setup.py``,
+``.github/``), and tests repeat the question's words without holding the answer, and win
+BM25 on long issue texts. Vendored copies of other
 projects (``jquery-3.5.1.js``, ``*.min.js``, ``node_modules/``) are large, define every
 common name and answer nothing about this project. Their fused scores are scaled down, not
 dropped: a docs question still finds docs when nothing in the code matches it.
@@ -18,7 +19,10 @@ from codeintel.retrieval.settings import RetrievalSettings
 PROSE_LANGUAGES = frozenset({"markdown", "rst", "text"})
 _TEST_FOLDERS = frozenset({"test", "tests", "testing", "__tests__", "spec"})
 _TEST_SUFFIXES = ("_test.py", "_test.go", ".test.js", ".test.ts", ".spec.js", ".spec.ts")
-_DOCS_ROOTS = frozenset({"doc", "docs", "documentation", "example", "examples"})
+_DOCS_ROOTS = frozenset({"doc", "docs", "documentation", "example", "examples", ".github"})
+_PROJECT_FILES = frozenset(  # at the top: how the project is built and packaged
+    {"setup.py", "setup.cfg", "pyproject.toml", "tox.ini", "noxfile.py", "Makefile"}
+)
 _VENDOR_FOLDERS = frozenset(
     {"vendor", "vendors", "third_party", "third-party", "thirdparty", "node_modules"}
 )
@@ -44,9 +48,12 @@ def is_vendored_path(path: str) -> bool:
 
 
 def is_docs_path(path: str) -> bool:
-    """Under a top-level docs or examples folder (code there shows usage, not behaviour)."""
+    """Under a top-level docs or examples folder (code there shows usage, not behaviour),
+    or the project's own build and packaging files."""
     parts = PurePosixPath(path).parts
-    return len(parts) > 1 and parts[0].lower() in _DOCS_ROOTS
+    if len(parts) == 1:
+        return parts[0] in _PROJECT_FILES
+    return parts[0].lower() in _DOCS_ROOTS
 
 
 def file_prior(path: str, language: str, settings: RetrievalSettings) -> float:
