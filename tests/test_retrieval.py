@@ -745,3 +745,18 @@ def test_the_other_parts_of_a_split_function_come_with_it(tmp_path: Path) -> Non
     assert all(s.score < first[0].score and s.signals == {"split": 1} for s in siblings)
     candidates = candidates_for(searcher, "compute_order_total", 1)
     assert {c.chunk.id for c in candidates} == {c.id for c in parts}
+
+
+def test_the_top_files_other_chunks_fill_in_below_every_result(searcher: Searcher) -> None:
+    query = "register a user with a normalized email"
+    results = searcher.search(query, k=3)
+    top_files = list(dict.fromkeys(r.chunk.path for r in results))
+    candidates = candidates_for(searcher, query, 3, companion_files=1)
+    retrieved = candidates[: len(results)]
+    companions = candidates[len(results) :]
+    assert [c.chunk.id for c in retrieved] == [r.chunk.id for r in results]
+    every_chunk = {c.id for c in searcher.chunks_of(top_files[:1])}
+    assert {c.chunk.id for c in companions} == every_chunk - {r.chunk.id for r in results}
+    assert companions and all(c.chunk.path == top_files[0] for c in companions)
+    assert max(c.score for c in companions) < min(r.score for r in results)
+    assert len(candidates_for(searcher, query, 3, companion_files=0)) == len(results)

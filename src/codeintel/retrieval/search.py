@@ -154,6 +154,20 @@ class Searcher:
                 siblings.append(SearchResult(current, owner.score * _SIBLING_SHARE, {"split": 1}))
         return siblings
 
+    def chunks_of(self, paths: list[str]) -> list[Chunk]:
+        """Every chunk of ``paths`` as it is on disk now (moved lines remapped, gone ones
+        left out), in file and line order."""
+        if not paths:
+            return []
+        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=sql_in("path", paths))
+        chunks = []
+        for row in table.to_pylist():
+            chunk = Chunk(**row)
+            current = chunk if self.remapper is None else self.remapper.current(chunk)
+            if current is not None:
+                chunks.append(current)
+        return sorted(chunks, key=lambda c: (c.path, c.start_line))
+
     def _ranked_hits(self, ranked: dict[str, list[str]], filters: Filters) -> list[Fused]:
         """The signals fused as ``search`` ranks them: filtered (graph neighbours are not
         filtered where they are found), each score scaled by its file's prior."""
