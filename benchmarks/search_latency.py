@@ -9,7 +9,8 @@ timing includes the (microseconds) hashing of the query. MiniLM's own single-que
 retrieval + encode.
 
 Stages are timed by wrapping the Searcher's signal methods on one instance (bm25, symbol,
-path, frame, vector, graph, fetch; file, which includes some vector and path work; paths).
+path, frame, vector, graph, fetch; file, which includes some vector and path work; focus,
+a fusion pass of its own; paths).
 
 Run: ``python benchmarks/search_latency.py [--work DIR] [--repeats N] [--no-minilm]``.
 ``--work`` keeps the copied tree and its index between runs (built only when missing).
@@ -213,6 +214,7 @@ def instrument(searcher: Searcher, stages: dict[str, list[float]]) -> Callable[[
     searcher._fetch = timed("fetch", searcher._fetch)  # type: ignore[method-assign]
     # the file signal's own vector/path calls are counted in those stages too
     searcher._file_signal = timed("file", searcher._file_signal)  # type: ignore[method-assign]
+    searcher._focus = timed("focus", searcher._focus)  # type: ignore[method-assign]
     searcher._paths_of = timed("paths", searcher._paths_of)  # type: ignore[method-assign]
     if searcher.embedder is not None:
         searcher.embedder.embed = timed("encode", searcher.embedder.embed)  # type: ignore[method-assign]

@@ -126,28 +126,30 @@ class _Loaded:
 
 def _edges(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Weighted edges among the given chunks: reference → definition, member → class."""
-    definers: dict[tuple[str, str], list[str]] = defaultdict(list)
+    definers: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     by_symbol: dict[tuple[str, str], str] = {}
     for row in rows:
+        family_definers = definers[language_family(row["language"])]
         for name in row["defines"] or []:
-            definers[(language_family(row["language"]), name)].append(row["id"])
+            family_definers[name].append(row["id"])
         by_symbol[(row["path"], row["symbol"])] = row["id"]
     edges: dict[str, dict[str, float]] = defaultdict(dict)
     for row in rows:
-        family = language_family(row["language"])
-        for name in row["references"] or []:
-            targets = definers.get((family, name), [])
-            if 0 < len(targets) <= _MAX_DEFINERS:
+        source = row["id"]
+        family_definers = definers[language_family(row["language"])]
+        # a set intersection in C: most referenced names have no definer among the rows
+        for name in family_definers.keys() & set(row["references"] or ()):
+            targets = family_definers[name]
+            if len(targets) <= _MAX_DEFINERS:
                 weight = 1.0 / math.log2(1 + len(targets))
                 for target in targets:
-                    if target != row["id"]:
-                        edges[row["id"]][target] = edges[row["id"]].get(target, 0.0) + weight
-                        edges[target].setdefault(row["id"], 0.0)
-                        edges[target][row["id"]] += 0.5 * weight  # callers matter, less
+                    if target != source:
+                        edges[source][target] = edges[source].get(target, 0.0) + weight
+                        edges[target][source] = edges[target].get(source, 0.0) + 0.5 * weight
         owner = by_symbol.get((row["path"], row["parent"]))
-        if owner and owner != row["id"]:
-            edges[row["id"]][owner] = edges[row["id"]].get(owner, 0.0) + 1.0
-            edges[owner][row["id"]] = edges[owner].get(row["id"], 0.0) + 0.5
+        if owner and owner != source:
+            edges[source][owner] = edges[source].get(owner, 0.0) + 1.0
+            edges[owner][source] = edges[owner].get(source, 0.0) + 0.5
     return edges
 
 

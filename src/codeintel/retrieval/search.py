@@ -96,7 +96,7 @@ class Searcher:
         self.lexical = LexicalSignals(snapshot.chunks, snapshot.files, sorted(self.languages))
         self.vector = VectorSignal(snapshot.chunks)
         self.graph = SymbolGraph(snapshot.chunks)
-        self._path_by_id: dict[str, str] | None = None
+        self._ids: tuple[dict[str, str], dict[str, int]] | None = None
         self._priors: dict[str, float] = {}
 
     def search(
@@ -324,20 +324,32 @@ class Searcher:
         return named + self.lexical.resolve_paths(parsed.module_paths, min_parts=2)
 
     def _paths_of(self, ids: list[str]) -> dict[str, str]:
-        """id → path; every chunk's path is read once per snapshot (a few hundred ids a
-        query cost ~35 ms as an ``IN`` filter on 70k rows, the whole column ~40 ms once)."""
-        if self._path_by_id is None:
-            table = self.snapshot.chunks.to_table(columns=["id", "path"])
-            ids_, paths = table.column("id").to_pylist(), table.column("path").to_pylist()
-            self._path_by_id = dict(zip(ids_, paths, strict=True))
-        known = self._path_by_id
-        return {chunk_id: known[chunk_id] for chunk_id in ids if chunk_id in known}
+        """id → path (a few hundred ids a query cost ~35 ms as an ``IN`` filter on 70k
+        rows; every chunk's path is read once per snapshot instead, in ~40 ms)."""
+        paths = self._catalogue()[0]
+        return {chunk_id: paths[chunk_id] for chunk_id in ids if chunk_id in paths}
 
     def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
-        if not ids:
+        """The chunks of ``ids``, taken by row position: an ``IN`` filter scans every row
+        (~28 ms for 20 ids on 70k rows, ~10 ms by position)."""
+        rows = self._catalogue()[1]
+        positions = sorted({rows[chunk_id] for chunk_id in ids if chunk_id in rows})
+        if not positions:
             return {}
-        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=sql_in("id", ids))
+        table = self.snapshot.chunks.take(positions, columns=_CHUNK_FIELDS)
         return {row["id"]: Chunk(**row) for row in table.to_pylist()}
+
+    def _catalogue(self) -> tuple[dict[str, str], dict[str, int]]:
+        """id → path and id → row position in the snapshot, read once per snapshot (the
+        snapshot's version is pinned, so positions stay valid)."""
+        if self._ids is None:
+            table = self.snapshot.chunks.to_table(columns=["id", "path"])
+            ids, paths = table.column("id").to_pylist(), table.column("path").to_pylist()
+            self._ids = (
+                dict(zip(ids, paths, strict=True)),
+                {chunk_id: row for row, chunk_id in enumerate(ids)},
+            )
+        return self._ids
 
     def _results(self, fused: list[Fused], k: int) -> list[SearchResult]:
         results: list[SearchResult] = []
