@@ -44,7 +44,7 @@ from codeintel.retrieval.priors import file_prior  # noqa: E402
 from codeintel.retrieval.settings import RetrievalSettings  # noqa: E402
 
 DEPTH = 100
-SIGNALS = ("bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus")
+SIGNALS = ("bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus", "emphasis")
 METRICS = ("file@1", "file@3", "file@5", "func@5", "func@10", "mrr")
 
 

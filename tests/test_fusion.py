@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from codeintel.retrieval.fusion import Fused, by_file_rank, reciprocal_rank_fusion
 
-SIGNALS = ["bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus"]
+SIGNALS = ["bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus", "emphasis"]
 ids = st.sampled_from([f"c{i}" for i in range(12)])
 ranked_lists = st.dictionaries(st.sampled_from(SIGNALS), st.lists(ids, max_size=10), max_size=6)
 weights = st.dictionaries(

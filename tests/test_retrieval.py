@@ -356,6 +356,17 @@ def test_graph_brings_the_callee_of_a_hit(lexical: Searcher) -> None:
     assert "normalize_email" in results[0].chunk.references
 
 
+def test_a_titled_question_adds_its_stressed_words_vector(searcher: Searcher) -> None:
+    assert "emphasis" not in searcher.rankings("why does register_user reject an email")
+    question = "register_user rejects valid emails\n\nIt calls `normalize_email` first."
+    stressed = parse_query(question).emphasis
+    assert stressed == "register_user rejects valid emails normalize_email"
+    assert searcher.embedder is not None
+    vector = searcher.embedder.embed([stressed])[0]
+    nearest = [c for c, _ in searcher.vector.search(vector, searcher.settings.candidates)]
+    assert searcher.rankings(question)["emphasis"] == nearest
+
+
 def test_focus_lists_the_best_chunks_of_the_top_files(built: Repository) -> None:
     query = "register a user, normalize the email, and total an order at checkout"
     unfocused = Searcher(built, RetrievalSettings(weight_focus=0), None).search(query, k=100)
@@ -426,7 +437,7 @@ def test_glob_filter(searcher: Searcher) -> None:
 def test_every_result_says_which_signals_found_it(searcher: Searcher, query: str) -> None:
     results = searcher.search(query, k=10)
     assert results
-    known = {"bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus"}
+    known = {"bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus", "emphasis"}
     for result in results:
         assert result.signals and set(result.signals) <= known
         assert all(rank >= 1 for rank in result.signals.values())

@@ -13,7 +13,7 @@ from tests.conftest import write_files
 from tests.test_retrieval import SHOP
 
 KEYS = {"path", "start_line", "end_line", "symbol", "kind", "score", "signals"}
-SIGNALS = {"bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus"}
+SIGNALS = {"bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus", "emphasis"}
 
 
 @pytest.fixture

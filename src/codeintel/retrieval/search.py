@@ -113,8 +113,12 @@ class Searcher:
         hits by file; the ``graph`` list is seeded by the fused top hits of all the others."""
         filters = filters or Filters()
         parsed = parse_query(query)
-        query_vector = None if self.embedder is None else self.embedder.embed([parsed.text])[0]
+        query_vector, emphasis_vector = self._embed(parsed)
         ranked = self._signals(parsed, filters, query_vector)
+        if emphasis_vector is not None and self.settings.weight_emphasis > 0:
+            allowed = self._allowed_paths(filters)
+            n = self.settings.candidates
+            ranked["emphasis"] = [c for c, _ in self.vector.search(emphasis_vector, n, allowed)]
         if self.settings.weight_file > 0:
             ranked["file"] = self._file_signal(parsed, filters, ranked, query_vector)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
@@ -234,6 +238,7 @@ class Searcher:
             "graph": s.weight_graph,
             "file": s.weight_file,
             "focus": s.weight_focus,
+            "emphasis": s.weight_emphasis,
         }
 
     def _where(self, filters: Filters) -> str | None:
@@ -249,6 +254,19 @@ class Searcher:
         if not filters.language and not filters.path_glob:
             return None
         return {p for p, lang in self.languages.items() if filters.allows(p, lang)}
+
+    def _embed(
+        self, parsed: ParsedQuery
+    ) -> tuple[NDArray[np.float32] | None, NDArray[np.float32] | None]:
+        """The question's vector and, for a question with stressed words, theirs (one
+        batch). MiniLM reads a long issue's first 256 word pieces; the stressed words alone
+        make a sharper query beside it."""
+        if self.embedder is None:
+            return None, None
+        if not parsed.emphasis:
+            return self.embedder.embed([parsed.text])[0], None
+        vectors = self.embedder.embed([parsed.text, parsed.emphasis])
+        return vectors[0], vectors[1]
 
     def _signals(
         self, parsed: ParsedQuery, filters: Filters, query_vector: NDArray[np.float32] | None

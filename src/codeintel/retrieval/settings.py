@@ -13,6 +13,9 @@ class RetrievalSettings(BaseModel):
     rrf_k: float = Field(60.0, gt=0, description="reciprocal rank fusion constant")
     weight_bm25: float = Field(1.0, ge=0)
     weight_vector: float = Field(1.0, ge=0)
+    weight_emphasis: float = Field(
+        0.5, ge=0, description="chunks nearest the vector of a question's title and code spans"
+    )
     weight_symbol: float = Field(1.5, ge=0, description="chunks defining a named identifier")
     weight_path: float = Field(1.0, ge=0, description="chunks of files the query names")
     weight_frame: float = Field(2.0, ge=0, description="chunks holding stack-trace lines")
