@@ -106,6 +106,11 @@ def test_title_and_inline_code_are_stressed() -> None:
     assert words.count("extensions") == 1  # code blocks are not stressed
 
 
+def test_a_pasted_traceback_has_no_title() -> None:
+    question = 'Traceback (most recent call last):\n  File "a.py", line 3, in run\nKeyError: 1'
+    assert parse_query(question).emphasis == ""
+
+
 def test_a_one_line_question_is_not_stressed() -> None:
     parsed = parse_query("where are files split into chunks")
     assert parsed.emphasis == ""

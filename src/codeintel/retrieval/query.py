@@ -28,6 +28,7 @@ _MAX_IDENTIFIERS = 40
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 _EMPHASIS_REPEATS = 2  # the stressed words are said again twice: they count three times
 _MAX_EMPHASIS_CHARS = 1000
+_NOT_A_TITLE = ("```", "Traceback (most recent call last)")
 _MAX_QUERY_CHARS = 4000  # long issue texts: the head carries the title and the trace
 _MODULE_FILES = (".py", "/__init__.py")
 
@@ -82,9 +83,10 @@ def _is_source_path(candidate: str) -> bool:
 
 
 def _emphasis(text: str) -> str:
-    """The first line of a question of several lines, and its inline code spans."""
+    """The first line of a question of several lines (unless the question starts with
+    pasted code or a traceback), and its inline code spans."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    title = lines[0] if len(lines) > 1 else ""
+    title = lines[0] if len(lines) > 1 and not lines[0].startswith(_NOT_A_TITLE) else ""
     spans = dict.fromkeys(_INLINE_CODE.findall(text))
     return " ".join([title, *spans]).strip()[:_MAX_EMPHASIS_CHARS]
 
