@@ -19,7 +19,7 @@ class RetrievalSettings(BaseModel):
     weight_symbol: float = Field(1.5, ge=0, description="chunks defining a named identifier")
     weight_path: float = Field(1.0, ge=0, description="chunks of files the query names")
     weight_frame: float = Field(2.0, ge=0, description="chunks holding stack-trace lines")
-    weight_graph: float = Field(0.6, ge=0, description="symbol-graph neighbours of top hits")
+    weight_graph: float = Field(0.3, ge=0, description="symbol-graph neighbours of top hits")
     weight_file: float = Field(
         1.0, ge=0, description="chunks of the files whole-file BM25 ranks high, by file rank"
     )
