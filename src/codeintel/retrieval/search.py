@@ -110,15 +110,12 @@ class Searcher:
     def rankings(self, query: str, filters: Filters | None = None) -> dict[str, list[str]]:
         """Each signal's chunk ids for ``query``, best first: what ``search`` fuses (exposed
         for diagnostics and weight tuning). The ``file`` list orders the other signals' fused
-        hits by file; the ``graph`` list is seeded by the fused top hits of all the others."""
+        hits by file; the ``graph`` list is seeded by the fused top hits of all the others;
+        the ``focus`` list is drawn from the fused ranking of everything before it."""
         filters = filters or Filters()
         parsed = parse_query(query)
         query_vector, emphasis_vector = self._embed(parsed)
-        ranked = self._signals(parsed, filters, query_vector)
-        if emphasis_vector is not None and self.settings.weight_emphasis > 0:
-            allowed = self._allowed_paths(filters)
-            n = self.settings.candidates
-            ranked["emphasis"] = [c for c, _ in self.vector.search(emphasis_vector, n, allowed)]
+        ranked = self._signals(parsed, filters, query_vector, emphasis_vector)
         if self.settings.weight_file > 0:
             ranked["file"] = self._file_signal(parsed, filters, ranked, query_vector)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
@@ -269,7 +266,11 @@ class Searcher:
         return vectors[0], vectors[1]
 
     def _signals(
-        self, parsed: ParsedQuery, filters: Filters, query_vector: NDArray[np.float32] | None
+        self,
+        parsed: ParsedQuery,
+        filters: Filters,
+        query_vector: NDArray[np.float32] | None,
+        emphasis_vector: NDArray[np.float32] | None,
     ) -> dict[str, list[str]]:
         n = self.settings.candidates
         where = self._where(filters)
@@ -280,9 +281,12 @@ class Searcher:
             "path": lexical.in_files(self._named_files(parsed), parsed.terms, n, where),
             "frame": lexical.at_lines(parsed.frames, where, self.remapper),
         }
+        allowed = self._allowed_paths(filters)
         if query_vector is not None:
-            allowed = self._allowed_paths(filters)
             ranked["vector"] = [cid for cid, _ in self.vector.search(query_vector, n, allowed)]
+        if emphasis_vector is not None and self.settings.weight_emphasis > 0:
+            found = self.vector.search(emphasis_vector, n, allowed)
+            ranked["emphasis"] = [chunk_id for chunk_id, _ in found]
         return {signal: ids for signal, ids in ranked.items() if ids}
 
     def _file_signal(
