@@ -16,7 +16,8 @@ Per instance (see ``swebench.py`` for checkout, gold and caching) the query is t
 
 Modes: hybrid (default ``RetrievalSettings``, embedder loaded); bm25 (every weight 0 but
 BM25, no embedder); vector (every weight 0 but vector); title (hybrid, asked only the
-issue's title: the short question a person types, against the same gold).
+issue's title: the short question a person types, against the same gold). "Every weight"
+includes the second-pass ``focus`` and ``emphasis`` lists.
 
 Run: ``python benchmarks/retrieval_quality.py [--limit N] [--repos ...] [--model M] [--out D]``.
 Writes ``<out>/retrieval_quality_<model>.json`` and ``.png``.
@@ -50,15 +51,8 @@ def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) ->
     from codeintel.retrieval.search import Searcher
     from codeintel.retrieval.settings import RetrievalSettings
 
-    zero = {
-        "weight_bm25": 0.0,
-        "weight_vector": 0.0,
-        "weight_symbol": 0.0,
-        "weight_path": 0.0,
-        "weight_frame": 0.0,
-        "weight_graph": 0.0,
-        "weight_file": 0.0,
-    }
+    # every fusion weight, so a signal added later cannot leak into the single-signal modes
+    zero = {name: 0.0 for name in RetrievalSettings.model_fields if name.startswith("weight_")}
     if mode in ("hybrid", "title"):
         return Searcher(repo, RetrievalSettings(k=depth), embedder=embedder)
     if mode == "bm25":
