@@ -12,7 +12,11 @@ Stages are timed by wrapping the Searcher's signal methods on one instance (bm25
 path, frame, vector, graph, fetch; file, which includes some vector and path work; focus,
 a fusion pass of its own; paths).
 
-Run: ``python benchmarks/search_latency.py [--work DIR] [--repeats N] [--no-minilm]``.
+``--without SIGNAL`` (repeatable) also times, side by side in the same passes (query by
+query, alternating), a Searcher with those signals' weights at 0, and prints the ratio.
+
+Run: ``python benchmarks/search_latency.py [--work DIR] [--repeats N] [--no-minilm]
+[--without file --without focus ...]``.
 ``--work`` keeps the copied tree and its index between runs (built only when missing).
 """
 
@@ -233,6 +237,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="passes over the queries")
     parser.add_argument("--no-minilm", action="store_true", help="skip MiniLM's encode timing")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument(
+        "--without", action="append", default=[], metavar="SIGNAL", help="compare, weight 0"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="codeintel-search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -248,9 +255,15 @@ def main() -> None:
     searcher.search(queries[0], k=10)  # first query loads the vectors (once per Searcher)
     first_ms = (time.perf_counter() - started) * 1000
 
+    without = None
+    if args.without:
+        zeroed = {f"weight_{signal}": 0.0 for signal in args.without}
+        without = Searcher(repo, RetrievalSettings(**zeroed), embedder)
+        without.search(queries[0], k=10)
     stages: dict[str, list[float]] = defaultdict(list)
     close = instrument(searcher, stages)
     totals: list[float] = []
+    without_totals: list[float] = []
     by_kind: dict[str, list[float]] = defaultdict(list)
     kinds = {q: "identifier" for q in IDENTIFIERS} | {q: "prose" for q in PROSE}
     kinds |= {q: "mixed" for q in MIXED} | {q: "path" for q in PATHS}
@@ -263,6 +276,10 @@ def main() -> None:
             assert results and all(r.signals for r in results)
             totals.append(elapsed)
             by_kind[kinds.get(query, "traceback")].append(elapsed)
+            if without is not None:
+                started = time.perf_counter()
+                without.search(query, k=10)
+                without_totals.append((time.perf_counter() - started) * 1000)
 
     encode: list[float] = []
     if not args.no_minilm:
@@ -302,6 +319,12 @@ def main() -> None:
         f"\nretrieval p50 {p50:.1f} ms (target {TARGET_P50_MS:.0f}), p95 {p95:.1f} ms "
         f"(target {TARGET_P95_MS:.0f}): {verdict}"
     )
+    if without_totals:
+        w50, w95 = statistics.median(without_totals), percentile(without_totals, 0.95)
+        print(
+            f"side by side, without {', '.join(args.without)}: p50 {w50:.1f} ms, p95 {w95:.1f}"
+            f" ms; with them {p50 / w50:.2f}x at p50, {p95 / w95:.2f}x at p95"
+        )
     result: dict[str, Any] = {
         "chunks": status["chunks"],
         "queries": len(totals),
