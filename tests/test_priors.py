@@ -36,10 +36,14 @@ def test_test_paths(path: str, expected: bool) -> None:
         ("assets/app.min.js", True),
         ("assets/bootstrap.v4.6.min.css", True),
         ("frontend/node_modules/react/index.js", True),
+        ("static/jquery-min.js", True),
+        ("dist/bundle.min.cjs", True),
+        ("src/pip/_vendor/six.py", True),
         ("src/third_party/zlib/inflate.c", True),
         ("web/static/client.js", False),
         ("pkg/v1.py", False),
         ("pkg/vendor.py", False),
+        ("", False),
     ],
 )
 def test_vendored_paths(path: str, expected: bool) -> None:
@@ -57,6 +61,7 @@ def test_vendored_paths(path: str, expected: bool) -> None:
         ("src/docs/parser.py", False),  # a package's own docs module is code
         ("pkg/setup.py", False),
         ("docs", False),
+        ("", False),
     ],
 )
 def test_docs_paths(path: str, expected: bool) -> None:

@@ -118,7 +118,12 @@ def test_a_one_line_question_is_not_stressed() -> None:
 
 
 def test_long_questions_keep_their_identifier_words() -> None:
-    question = "x " * 5000 + "\nget_user_name fails"
+    question = "x " * 5000 + " get_user_name fails"
     assert "get_user_name" not in parse_query(question).terms  # past the head
-    head = "getUserName fails\n" + "filler words " * 1000
+    head = "getUserName fails " + "filler words " * 1000  # one line: nothing stressed
     assert "user" in parse_query(head).terms.split()
+
+
+def test_code_blocks_hold_no_inline_code_to_stress() -> None:
+    question = "Fix the greeting\n```js\nconst s = `hello ${name}`;\n```\nsee `greet`"
+    assert parse_query(question).emphasis == "Fix the greeting greet"

@@ -583,9 +583,11 @@ def test_identifier_only_in_an_unembedded_chunk_is_found(
     store = fresh.open_store()
     assert store.count("path = 'app/coupons.py' AND vector IS NULL") == 1
     searcher = Searcher(fresh, RetrievalSettings(), embedder)
-    for query in ("redeem_coupon_code", "how do I redeem a coupon code"):
+    titled = "Coupons are ignored\n\nA `redeem_coupon_code` call returns the full total."
+    for query in ("redeem_coupon_code", "how do I redeem a coupon code", titled):
         hit = by_symbol(searcher.search(query, k=10), "redeem_coupon_code")
-        assert "vector" not in hit.signals and hit.signals["bm25"] == 1
+        assert "vector" not in hit.signals and "emphasis" not in hit.signals
+        assert hit.signals["bm25"] == 1
     top = searcher.search("redeem_coupon_code", k=5)[0]
     assert top.chunk.symbol == "redeem_coupon_code" and top.signals["symbol"] == 1
 

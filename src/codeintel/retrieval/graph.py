@@ -27,7 +27,13 @@ _NEIGHBOURS = 200
 _MAX_DEFINERS = 8  # an identifier defined in more places than this is too common to follow
 _MAX_REFERRERS = 40  # callers of a name used in more places than this are not followed
 _DAMPING = 0.85
-_FAMILIES = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}  # they share names
+_FAMILIES = {  # languages that call each other's names
+    "typescript": "javascript",
+    "tsx": "javascript",
+    "cpp": "c",
+    "kotlin": "java",
+    "scala": "java",
+}
 _ITERATIONS = 30
 
 
@@ -137,10 +143,9 @@ def _edges(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     for row in rows:
         source = row["id"]
         family_definers = definers[language_family(row["language"])]
-        # a set intersection in C: most referenced names have no definer among the rows
-        for name in family_definers.keys() & set(row["references"] or ()):
-            targets = family_definers[name]
-            if len(targets) <= _MAX_DEFINERS:
+        for name in row["references"] or ():  # list order: the ranks stay reproducible
+            targets = family_definers.get(name)
+            if targets and len(targets) <= _MAX_DEFINERS:
                 weight = 1.0 / math.log2(1 + len(targets))
                 for target in targets:
                     if target != source:

@@ -24,10 +24,10 @@ _PROJECT_FILES = frozenset(  # at the top: how the project is built and packaged
     {"setup.py", "setup.cfg", "pyproject.toml", "tox.ini", "noxfile.py", "Makefile"}
 )
 _VENDOR_FOLDERS = frozenset(
-    {"vendor", "vendors", "third_party", "third-party", "thirdparty", "node_modules"}
+    {"vendor", "vendors", "_vendor", "third_party", "third-party", "thirdparty", "node_modules"}
 )
 # a minified bundle, or a library copied in under its release: name-1.2.3(.min).js
-_VENDORED_NAME = re.compile(r"(\.min|[-_.]v?\d+\.\d+(\.\d+)*(\.min)?)\.(js|mjs|css)$")
+_VENDORED_NAME = re.compile(r"([.-]min|[-_.]v?\d+\.\d+(\.\d+)*([.-]min)?)\.(js|mjs|cjs|css)$")
 
 
 def is_test_path(path: str) -> bool:
@@ -44,6 +44,8 @@ def is_test_path(path: str) -> bool:
 
 def is_vendored_path(path: str) -> bool:
     parts = PurePosixPath(path).parts
+    if not parts:
+        return False
     return bool(_VENDOR_FOLDERS & set(parts[:-1])) or bool(_VENDORED_NAME.search(parts[-1]))
 
 
@@ -51,8 +53,8 @@ def is_docs_path(path: str) -> bool:
     """Under a top-level docs or examples folder (code there shows usage, not behaviour),
     or the project's own build and packaging files."""
     parts = PurePosixPath(path).parts
-    if len(parts) == 1:
-        return parts[0] in _PROJECT_FILES
+    if len(parts) <= 1:
+        return bool(parts) and parts[0] in _PROJECT_FILES
     return parts[0].lower() in _DOCS_ROOTS
 
 

@@ -26,6 +26,7 @@ _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
 _WORD = re.compile(r"\b[A-Za-z_]\w*\b")
 _MAX_IDENTIFIERS = 40
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+_FENCED_BLOCK = re.compile(r"^\s*```.*?(^\s*```|\Z)", re.DOTALL | re.MULTILINE)
 _EMPHASIS_REPEATS = 2  # the stressed words are said again twice: they count three times
 _MAX_EMPHASIS_CHARS = 1000
 _NOT_A_TITLE = ("```", "Traceback (most recent call last)")
@@ -87,7 +88,7 @@ def _emphasis(text: str) -> str:
     pasted code or a traceback), and its inline code spans."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     title = lines[0] if len(lines) > 1 and not lines[0].startswith(_NOT_A_TITLE) else ""
-    spans = dict.fromkeys(_INLINE_CODE.findall(text))
+    spans = dict.fromkeys(_INLINE_CODE.findall(_FENCED_BLOCK.sub("", text)))
     return " ".join([title, *spans]).strip()[:_MAX_EMPHASIS_CHARS]
 
 

@@ -32,6 +32,7 @@ _SIBLING_SHARE = 0.95
 _FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
 _FILES_OPENED = 3  # top files whose other chunks join the file signal, by similarity
 _CHUNKS_PER_OPENED_FILE = 8
+_VECTOR_SIGNALS = ("vector", "emphasis")  # lists that cannot rank unembedded chunks
 _FOCUS_FILES = 3  # files of the fused ranking whose best chunks are listed again
 _FOCUS_CHUNKS_PER_FILE = 4
 
@@ -212,13 +213,15 @@ class Searcher:
         return prior
 
     def _fuse(self, ranked: dict[str, list[str]], weights: dict[str, float]) -> list[Fused]:
-        """RRF, where a chunk not embedded yet stands in its BM25 rank for its vector rank:
-        otherwise every embedded chunk the vector list holds outranks it, however poor."""
+        """RRF, where a chunk not embedded yet stands in its BM25 rank for its rank in each
+        vector list: otherwise every embedded chunk those lists hold outranks it, however
+        poor."""
         fused = reciprocal_rank_fusion(ranked, weights, self.settings.rrf_k)
-        pending = self.vector.pending() if "vector" in ranked else set()
+        vector_lists = [signal for signal in _VECTOR_SIGNALS if signal in ranked]
+        pending = self.vector.pending() if vector_lists else set()
         if not pending:
             return fused
-        weight = weights.get("vector", 1.0)
+        weight = sum(weights.get(signal, 1.0) for signal in vector_lists)
         for hit in fused:
             if hit.id in pending and "bm25" in hit.signals:
                 hit.score += weight / (self.settings.rrf_k + hit.signals["bm25"])
@@ -262,7 +265,7 @@ class Searcher:
         if self.embedder is None:
             return None, None
         question = self.embedder.embed([parsed.text])[0]
-        if not parsed.emphasis:
+        if not parsed.emphasis or self.settings.weight_emphasis <= 0:
             return question, None
         return question, self.embedder.embed([parsed.emphasis])[0]
 
@@ -285,7 +288,7 @@ class Searcher:
         allowed = self._allowed_paths(filters)
         if query_vector is not None:
             ranked["vector"] = [cid for cid, _ in self.vector.search(query_vector, n, allowed)]
-        if emphasis_vector is not None and self.settings.weight_emphasis > 0:
+        if emphasis_vector is not None:
             found = self.vector.search(emphasis_vector, n, allowed)
             ranked["emphasis"] = [chunk_id for chunk_id, _ in found]
         return {signal: ids for signal, ids in ranked.items() if ids}
