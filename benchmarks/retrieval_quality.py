@@ -52,7 +52,7 @@ def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) ->
     from codeintel.retrieval.settings import RetrievalSettings
 
     # every fusion weight, so a signal added later cannot leak into the single-signal modes
-    zero = {name: 0.0 for name in RetrievalSettings.model_fields if name.startswith("weight_")}
+    zero = {f"weight_{signal}": 0.0 for signal in RetrievalSettings().weights()}
     if mode in ("hybrid", "title"):
         return Searcher(repo, RetrievalSettings(k=depth), embedder=embedder)
     if mode == "bm25":

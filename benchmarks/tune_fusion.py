@@ -44,7 +44,6 @@ from codeintel.retrieval.priors import file_prior  # noqa: E402
 from codeintel.retrieval.settings import RetrievalSettings  # noqa: E402
 
 DEPTH = 100
-SIGNALS = ("bm25", "vector", "symbol", "path", "frame", "graph", "file", "focus", "emphasis")
 METRICS = ("file@1", "file@3", "file@5", "func@5", "func@10", "mrr")
 
 
@@ -88,7 +87,7 @@ def replay(case: Case, variant: Mapping[str, Any]) -> list[int]:
     settings = RetrievalSettings(
         **{k: v for k, v in variant.items() if k in RetrievalSettings.model_fields}
     )
-    weights = {s: getattr(settings, f"weight_{s}") for s in SIGNALS}
+    weights = settings.weights()
     ranked = {s: [str(i) for i in ids] for s, ids in case.signals.items()}
     if variant.get("file_signal") == "bm25_files" and "file" not in ranked:
         # as Searcher.rankings: the file signal orders the other signals' fused hits

@@ -125,3 +125,14 @@ def test_cli_honours_precedence_and_reports_bad_settings(
     assert failed.exit_code == 1
     assert failed.stderr.count("\n") == 1
     assert "index.encoding" in failed.stderr and "CODEINTEL_INDEX_ENCODING" in failed.stderr
+
+
+def test_fusion_weights_are_every_weight_field() -> None:
+    from codeintel.retrieval.settings import RetrievalSettings
+
+    weights = RetrievalSettings(weight_graph=0.25).weights()
+    assert weights["graph"] == 0.25 and weights["bm25"] == 1.0
+    assert {f"weight_{name}" for name in weights} == {
+        name for name in RetrievalSettings.model_fields if name.startswith("weight_")
+    }
+    assert {"vector", "emphasis", "file", "focus"} <= set(weights)

@@ -120,7 +120,7 @@ class Searcher:
         if self.settings.weight_file > 0:
             ranked["file"] = self._file_signal(parsed, filters, ranked, query_vector)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
-            fused = self._fuse(ranked, self._weights())
+            fused = self._fuse(ranked, self.settings.weights())
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
             # The seeds lead the list in their fused order: the graph adds neighbours below
             # them, it does not reorder the hits it was found from.
@@ -146,12 +146,10 @@ class Searcher:
             f"(path = {sql_string(p)} AND symbol = {sql_string(sym)} AND kind = {sql_string(k)})"
             for p, sym, k in owners
         )
-        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=clauses)
         siblings = []
-        for row in table.to_pylist():
-            chunk = Chunk(**row)
+        for chunk in self._stored_chunks(clauses):
             owner = owners[(chunk.path, chunk.symbol, chunk.kind)]
-            current = chunk if self.remapper is None else self.remapper.current(chunk)
+            current = self._on_disk(chunk)
             if current is not None and chunk.id not in found:
                 siblings.append(SearchResult(current, owner.score * _SIBLING_SHARE, {"split": 1}))
         return siblings
@@ -161,19 +159,21 @@ class Searcher:
         left out), in file and line order."""
         if not paths:
             return []
-        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=sql_in("path", paths))
-        chunks = []
-        for row in table.to_pylist():
-            chunk = Chunk(**row)
-            current = chunk if self.remapper is None else self.remapper.current(chunk)
-            if current is not None:
-                chunks.append(current)
-        return sorted(chunks, key=lambda c: (c.path, c.start_line))
+        current = map(self._on_disk, self._stored_chunks(sql_in("path", paths)))
+        return sorted((c for c in current if c is not None), key=lambda c: (c.path, c.start_line))
+
+    def _stored_chunks(self, where: str) -> list[Chunk]:
+        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=where)
+        return [Chunk(**row) for row in table.to_pylist()]
+
+    def _on_disk(self, chunk: Chunk) -> Chunk | None:
+        """``chunk`` at its lines on disk now; None if its text is gone."""
+        return chunk if self.remapper is None else self.remapper.current(chunk)
 
     def _ranked_hits(self, ranked: dict[str, list[str]], filters: Filters) -> list[Fused]:
         """The signals fused as ``search`` ranks them: filtered (graph neighbours are not
         filtered where they are found), each score scaled by its file's prior."""
-        fused = self._fuse(ranked, self._weights())
+        fused = self._fuse(ranked, self.settings.weights())
         paths = self._paths_of([hit.id for hit in fused])
         allowed = self._allowed_paths(filters)
         if allowed is not None:
@@ -226,20 +226,6 @@ class Searcher:
             if hit.id in pending and "bm25" in hit.signals:
                 hit.score += weight / (self.settings.rrf_k + hit.signals["bm25"])
         return best_first(fused)
-
-    def _weights(self) -> dict[str, float]:
-        s = self.settings
-        return {
-            "bm25": s.weight_bm25,
-            "vector": s.weight_vector,
-            "symbol": s.weight_symbol,
-            "path": s.weight_path,
-            "frame": s.weight_frame,
-            "graph": s.weight_graph,
-            "file": s.weight_file,
-            "focus": s.weight_focus,
-            "emphasis": s.weight_emphasis,
-        }
 
     def _where(self, filters: Filters) -> str | None:
         clauses = []
@@ -307,7 +293,7 @@ class Searcher:
         if not file_ranks:
             return []
         where = self._where(filters)
-        fused = self._fuse(ranked, self._weights())
+        fused = self._fuse(ranked, self.settings.weights())
         path_of = self._paths_of([hit.id for hit in fused])
         found = set(path_of.values())
         missing = [path for path in list(file_ranks)[:_FILES_BROUGHT_IN] if path not in found]
@@ -383,8 +369,8 @@ class Searcher:
         chunks = self._fetch([hit.id for hit in window])
         for hit in window:
             chunk = chunks.get(hit.id)
-            if chunk is not None and self.remapper is not None:
-                chunk = self.remapper.current(chunk)
+            if chunk is not None:
+                chunk = self._on_disk(chunk)
             if chunk is not None:
                 results.append(SearchResult(chunk, hit.score, hit.signals))
         return results[:k]

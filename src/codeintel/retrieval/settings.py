@@ -35,3 +35,11 @@ class RetrievalSettings(BaseModel):
     )
     graph_seeds: int = Field(10, ge=0, description="top hits the symbol graph expands from")
     freshness: bool = Field(True, description="re-chunk files changed since the last build")
+
+    def weights(self) -> dict[str, float]:
+        """Signal name → fusion weight, from every ``weight_*`` field."""
+        return {
+            name.removeprefix("weight_"): value
+            for name, value in self
+            if name.startswith("weight_")
+        }
