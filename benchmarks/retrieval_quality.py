@@ -63,12 +63,16 @@ def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) ->
 
 
 def evaluator(embedder: Embedder, depth: int) -> sb.Evaluate:
+    from codeintel.retrieval.query import first_line
+
     def evaluate(inst: sb.Instance, gold: sb.Gold, repo: Repository, root: Path) -> dict[str, Any]:
         units = sb.gold_units(sb.all_spans(repo, gold.files), gold.edit_sites)
         out: dict[str, Any] = {"gold_units": sorted(map(list, units))}
         for mode in MODES:
             searcher = searcher_for(mode, repo, embedder, depth)
-            query = title_of(inst.problem_statement) if mode == "title" else inst.problem_statement
+            query = inst.problem_statement
+            if mode == "title":
+                query = first_line(query)
             t0 = time.perf_counter()
             results = searcher.search(query, k=depth)
             cold = time.perf_counter() - t0
@@ -103,10 +107,6 @@ def evaluator(embedder: Embedder, depth: int) -> sb.Evaluate:
         return out
 
     return evaluate
-
-
-def title_of(problem_statement: str) -> str:
-    return next((line.strip() for line in problem_statement.splitlines() if line.strip()), "")
 
 
 def _rankings(searcher: Any, query: str) -> dict[str, Any]:

@@ -3,10 +3,10 @@
 Chunks are nodes. A chunk that references an identifier points to the chunks defining it
 (its callees, types, imported names) in its own language family; a member points to its
 enclosing class. Names never link across languages: a Python call of ``get`` is not a call
-of a vendored jQuery's ``get``. Starting from
-the best fused hits, the neighbourhood is looked up in name → chunk maps built once per
-Searcher from the ``defines`` and ``references`` columns, and PageRank personalized on the
-seeds ranks it: Aider's repo-map idea, seeded by retrieval instead of chat files.
+of a vendored jQuery's ``get``. Starting from the best fused hits, the neighbourhood is
+looked up in name → chunk maps built once per Searcher from the ``defines`` and
+``references`` columns, and PageRank personalized on the seeds ranks it: Aider's repo-map
+idea, seeded by retrieval instead of chat files.
 """
 
 from __future__ import annotations

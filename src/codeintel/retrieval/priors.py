@@ -3,9 +3,9 @@
 Questions about behaviour are answered by the project's own source code. Prose (READMEs,
 changelogs, docs) and the example code beside it, build and packaging files (``setup.py``,
 ``.github/``), and tests repeat the question's words without holding the answer, and win
-BM25 on long issue texts. Vendored copies of other
-projects (``jquery-3.5.1.js``, ``*.min.js``, ``node_modules/``) are large, define every
-common name and answer nothing about this project. Their fused scores are scaled down, not
+BM25 on long issue texts. Vendored copies of other projects (``jquery-3.5.1.js``,
+``*.min.js``, ``node_modules/``) are large, define every common name and answer nothing
+about this project. Their fused scores are scaled down, not
 dropped: a docs question still finds docs when nothing in the code matches it.
 """
 

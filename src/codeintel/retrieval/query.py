@@ -83,11 +83,17 @@ def _is_source_path(candidate: str) -> bool:
     return suffix in _SOURCE_SUFFIXES or ("/" in candidate and suffix.isalpha())
 
 
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped (an issue's title)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 def _emphasis(text: str) -> str:
     """The first line of a question of several lines (unless the question starts with
     pasted code or a traceback), and its inline code spans."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    title = lines[0] if len(lines) > 1 and not lines[0].startswith(_NOT_A_TITLE) else ""
+    title = first_line(text)
+    if title == text.strip() or title.startswith(_NOT_A_TITLE):
+        title = ""
     spans = dict.fromkeys(_INLINE_CODE.findall(_FENCED_BLOCK.sub("", text)))
     return " ".join([title, *spans]).strip()[:_MAX_EMPHASIS_CHARS]
 
