@@ -29,7 +29,7 @@ class RetrievalSettings(BaseModel):
     prior_prose: float = Field(
         0.5, ge=0, le=1, description="score factor for docs, text and the code under docs/"
     )
-    prior_tests: float = Field(0.7, ge=0, le=1, description="score factor for test files")
+    prior_tests: float = Field(0.3, ge=0, le=1, description="score factor for test files")
     prior_vendored: float = Field(
         0.3, ge=0, le=1, description="score factor for vendored and minified files"
     )
