@@ -314,6 +314,16 @@ def test_dotted_name_ranks_its_method_class_first(searcher: Searcher) -> None:
     assert results[0].signals["symbol"] == 1
 
 
+def test_dotted_name_finds_the_class_chunk_holding_its_method(lexical: Searcher) -> None:
+    """A small class stays one chunk, so ``UserRepository.save`` is no chunk's symbol; the
+    chunk of ``UserRepository`` defining ``save`` is what the name means."""
+    found = lexical.lexical.defining([], ["UserRepository.save"], 10)
+    chunks = [c for c in lexical.chunks_of(["app/storage.py"]) if c.id in found]
+    assert [(c.symbol, "save" in c.defines) for c in chunks] == [("UserRepository", True)]
+    assert lexical.lexical.defining([], ["UserRepository.delete"], 10) == []
+    assert lexical.lexical.defining([], ["User.save"], 10) == []
+
+
 def test_path_in_question_brings_that_files_chunks(searcher: Searcher) -> None:
     results = searcher.search("what does app/utils.py do with e-mail addresses", k=10)
     with_path = [r for r in results if "path" in r.signals]

@@ -35,6 +35,12 @@ def _full_text(
     )
 
 
+def _symbol_is(name: str) -> str:
+    """The chunk's symbol is ``name``, or a longer dotted name ending with it."""
+    suffix = sql_string("%." + sql_like_escaped(name))
+    return f"symbol = {sql_string(name)} OR symbol LIKE {suffix} ESCAPE '\\'"
+
+
 class LexicalSignals:
     def __init__(self, chunks: LanceDataset, files: LanceDataset, paths: list[str]) -> None:
         self.dataset = chunks
@@ -71,14 +77,7 @@ class LexicalSignals:
     ) -> list[str]:
         """Chunks that define a named identifier: dotted names (``Class.method``) first, then
         by the position in the query of the first identifier each defines."""
-        exact: list[str] = []
-        if dotted:
-            symbols = " OR ".join(
-                f"symbol = {sql_string(d)} OR "
-                f"symbol LIKE {sql_string('%.' + sql_like_escaped(d))} ESCAPE '\\'"
-                for d in dotted
-            )
-            exact = self._ids(_and(symbols, where), limit)
+        exact = self._dotted(dotted, limit, where)
         if not identifiers:
             return exact
         clause = f"array_has_any(defines, [{sql_list(identifiers)}])"
@@ -90,6 +89,27 @@ class LexicalSignals:
 
         by_query_order = [row["id"] for row in sorted(rows, key=first_named)]
         return list(dict.fromkeys(exact + by_query_order))[:limit]
+
+    def _dotted(self, dotted: list[str], limit: int, where: str | None) -> list[str]:
+        """Chunks whose symbol is a dotted name (or ends with it), then chunks of the name's
+        owner that define its last part: a class small enough to stay one chunk holds its
+        methods (``Expression.compile`` is inside the chunk of ``Expression``)."""
+        if not dotted:
+            return []
+        owned = [name.rsplit(".", 1) for name in dotted]
+        clauses = [_symbol_is(name) for name in dotted] + [
+            f"({_symbol_is(owner)}) AND array_has_any(defines, [{sql_list([member])}])"
+            for owner, member in owned
+        ]
+        filter_ = _and(" OR ".join(f"({clause})" for clause in clauses), where)
+        rows = self.dataset.to_table(columns=["id", "symbol"], filter=filter_, limit=limit)
+        named = set(dotted)
+
+        def is_named(row: dict[str, Any]) -> bool:
+            symbol = row["symbol"]
+            return any(symbol == name or symbol.endswith(f".{name}") for name in named)
+
+        return [row["id"] for row in sorted(rows.to_pylist(), key=lambda r: not is_named(r))]
 
     def resolve_paths(self, mentioned: list[str], min_parts: int = 1) -> list[str]:
         """Indexed paths a mention refers to: exact, else the longest matching suffix of at
