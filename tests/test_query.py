@@ -48,6 +48,15 @@ CASES = [
         [Frame("src/components/App.tsx", 42)],
     ),
     ("main.go:17 panics with nil map", [], [], ["main.go"], [Frame("main.go", 17)]),
+    # plain words quoted as code are names; other inline code (commands, options) is not
+    (
+        "`where` drops attrs set by `Plotter`, `Coarsen.construct` or `clear()`"
+        " after `pip install xr` with `--min-lines=0` and `None` or `self`",
+        ["where", "Plotter", "Coarsen", "construct", "clear"],
+        ["Coarsen.construct"],
+        [],
+        [],
+    ),
 ]
 
 

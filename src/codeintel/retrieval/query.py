@@ -10,6 +10,7 @@ query counts the stressed words three times.
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ _MAX_EMPHASIS_CHARS = 1000
 _NOT_A_TITLE = ("```", "Traceback (most recent call last)")
 _MAX_QUERY_CHARS = 4000  # long issue texts: the head carries the title and the trace
 _MODULE_FILES = (".py", "/__init__.py")
+_MIN_QUOTED_NAME = 3  # a shorter word in inline code is rarely a name worth looking up
+_NOT_NAMES = frozenset({"self", "cls", "None", "True", "False"})
+_BARE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,30 @@ def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def _emphasis(text: str) -> str:
+def _inline_code(text: str) -> list[str]:
+    """The inline code spans of ``text`` outside fenced blocks, each once."""
+    return list(dict.fromkeys(_INLINE_CODE.findall(_FENCED_BLOCK.sub("", text))))
+
+
+def _quoted_names(spans: list[str]) -> list[str]:
+    """The parts of spans that are a bare name (`where`, `Plotter`, `Coarsen.construct`,
+    `clear()`): names, though plain words do not look like code on their own. Spans of
+    other code (`pip install x`, `--lines=0`) give none."""
+    return [
+        part
+        for span in spans
+        if _BARE_NAME.fullmatch(span.strip().removesuffix("()"))
+        for part in span.strip().removesuffix("()").split(".")
+        if len(part) >= _MIN_QUOTED_NAME and not keyword.iskeyword(part) and part not in _NOT_NAMES
+    ]
+
+
+def _emphasis(text: str, spans: list[str]) -> str:
     """The first line of a question of several lines (unless the question starts with
     pasted code or a traceback), and its inline code spans."""
     title = first_line(text)
     if title == text.strip() or title.startswith(_NOT_A_TITLE):
         title = ""
-    spans = dict.fromkeys(_INLINE_CODE.findall(_FENCED_BLOCK.sub("", text)))
     return " ".join([title, *spans]).strip()[:_MAX_EMPHASIS_CHARS]
 
 
@@ -115,11 +136,13 @@ def parse_query(text: str) -> ParsedQuery:
     for frame in frames:
         if frame.function and not frame.function.startswith("<"):
             words[frame.function] = None
+    spans = _inline_code(text)
+    words.update(dict.fromkeys(_quoted_names(spans)))
     return ParsedQuery(
         text=text,
         identifiers=list(words)[:_MAX_IDENTIFIERS],
         dotted=dotted[:_MAX_IDENTIFIERS],
         paths=paths[:_MAX_IDENTIFIERS],
         frames=frames[-_MAX_IDENTIFIERS:],
-        emphasis=_emphasis(text),
+        emphasis=_emphasis(text, spans),
     )
