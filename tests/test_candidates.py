@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codeintel.agent.candidates import candidates_for
+from codeintel.agent.candidates import _parts_lifted, candidates_for
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
-from codeintel.retrieval.search import Searcher
+from codeintel.retrieval.search import Searcher, SearchResult
 from codeintel.retrieval.settings import RetrievalSettings
 from tests.conftest import write_files
 
@@ -84,3 +84,27 @@ def test_a_top_files_header_scores_at_least_half_its_files_best(tmp_path: Path) 
     assert max(c.score for c in candidates if c.chunk.id == header.id) == half_best
     others = [c for c in candidates[len(results) :] if c.chunk.id != header.id]
     assert others and max(c.score for c in others) < min(r.score for r in results)
+
+
+def test_every_part_of_a_split_function_scores_at_least_half_its_best(tmp_path: Path) -> None:
+    """The edit may sit in any part of a long function: parts the question did not match
+    come at half the best part's score, and so do parts it matched more weakly."""
+    steps = "\n".join(f"    total += step_{i}(order)  # pricing rule {i}" for i in range(60))
+    source = f"def compute_order_total(order):\n    total = 0\n{steps}\n    return total\n"
+    write_files(tmp_path / "shop", {"pricing.py": source})
+    repo = Repository(tmp_path / "shop", IndexSettings(), EmbedSettings(model="hashing:64"))
+    repo.build()
+    searcher = Searcher(repo, RetrievalSettings(), None)
+
+    found = searcher.search("compute_order_total", k=1)
+    candidates = candidates_for(searcher, "compute_order_total", 1)
+    parts = searcher.chunks_of(["pricing.py"])
+    assert len(parts) >= 3 and len(candidates) == len(parts)
+    best = found[0].score
+    assert sorted(c.score for c in candidates) == [0.5 * best] * (len(parts) - 1) + [best]
+
+    shares = [1, 0.9, 0.1]
+    weak = [
+        SearchResult(part, best * share, {}) for part, share in zip(parts[:3], shares, strict=True)
+    ]
+    assert [r.score for r in _parts_lifted(weak)] == [best, 0.9 * best, 0.5 * best]

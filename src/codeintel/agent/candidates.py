@@ -3,9 +3,11 @@ other chunks of the very top files, their headers first."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from codeintel.agent.context import Candidate
 from codeintel.indexer.models import Chunk
-from codeintel.retrieval.search import Searcher, SearchResult
+from codeintel.retrieval.search import SPLIT_PART_SHARE, Searcher, SearchResult, split_key
 
 COMPANION_FILES = 3  # top files whose every chunk is offered
 _BELOW_RETRIEVED = 0.9  # a companion's score, as a share of the lowest retrieved score
@@ -17,6 +19,13 @@ def candidates_for(
 ) -> list[Candidate]:
     """The ``limit`` best chunks for ``query``, the sibling parts of any split function
     among them, and every other chunk of the ``companion_files`` best files.
+
+    Every part of a split function scores at least half its best part: where the question
+    matches a long function's start, its edit is as likely in a later part, matched weakly
+    or not at all. (Unfound parts scored 0.95 of the best part before, and weakly found
+    ones kept their own score; replayed on the candidates of 98 SWE-bench dev instances,
+    the half share raised edit_all at 4k from 34.7 to 39.8% and at 8k from 44.9 to 50.0%,
+    file_all at 2k from 65.3 to 68.4%, and lost one instance of file_all at 4k.)
 
     The change an issue needs often sits in a part of the right file that matches none of
     the question's words. Companions score just below every retrieved chunk, so they only
@@ -30,7 +39,7 @@ def candidates_for(
     scores at least half its file's best score (on 98 SWE-bench dev instances, edit_all at
     8k went from 40.8 to 43.9%, file_all from 80.6 to 81.6%)."""
     results = searcher.search(query, k=limit)
-    results += searcher.split_siblings(results)
+    results = _parts_lifted(results + searcher.split_siblings(results))
     if not results or companion_files <= 0:
         return [Candidate(result.chunk, result.score) for result in results]
     top_files = list(dict.fromkeys(result.chunk.path for result in results))[:companion_files]
@@ -41,6 +50,23 @@ def candidates_for(
         for result in results
     ]
     return candidates + _companions(results, file_chunks, headers)
+
+
+def _parts_lifted(results: list[SearchResult]) -> list[SearchResult]:
+    """``results`` with every part of a split definition scored at least
+    ``SPLIT_PART_SHARE`` of its best part, as its unfound siblings are: a part that matched
+    the question weakly is no less likely to hold the edit than one that did not match."""
+    best: dict[tuple[str, str, str], float] = {}
+    for result in results:
+        key = split_key(result.chunk)
+        if key is not None:
+            best[key] = max(best.get(key, 0.0), result.score)
+    return [
+        replace(result, score=max(result.score, SPLIT_PART_SHARE * best[key]))
+        if (key := split_key(result.chunk)) is not None
+        else result
+        for result in results
+    ]
 
 
 def _span(chunk: Chunk) -> tuple[str, int, int]:

@@ -28,13 +28,21 @@ if TYPE_CHECKING:
 
 _CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 _UNSPLIT_KINDS = frozenset({"code", "section", "lines"})  # their symbol is not their own
-_SIBLING_SHARE = 0.95
+SPLIT_PART_SHARE = 0.5  # a part of a split definition: at least this share of its best part
 _FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
 _FILES_OPENED = 3  # top files whose other chunks join the file signal, by similarity
 _CHUNKS_PER_OPENED_FILE = 8
 _VECTOR_SIGNALS = ("vector", "emphasis")  # lists that cannot rank unembedded chunks
 _FOCUS_FILES = 3  # files of the fused ranking whose best chunks are listed again
 _FOCUS_CHUNKS_PER_FILE = 4
+
+
+def split_key(chunk: Chunk) -> tuple[str, str, str] | None:
+    """What the parts of one split definition share (path, symbol, kind); None for chunks
+    whose symbol is not their own (module-level code, document sections, line windows)."""
+    if not chunk.symbol or chunk.kind in _UNSPLIT_KINDS:
+        return None
+    return chunk.path, chunk.symbol, chunk.kind
 
 
 @dataclass
@@ -132,14 +140,15 @@ class Searcher:
 
     def split_siblings(self, results: list[SearchResult]) -> list[SearchResult]:
         """The other parts of split definitions among ``results`` (a function too long for
-        one chunk is stored as parts sharing path, symbol and kind), each scored just below
-        the part that was found: the edit may sit in a part that did not match the query."""
+        one chunk is stored as parts sharing path, symbol and kind), each scored
+        ``SPLIT_PART_SHARE`` of the best part found: the edit may sit in a part that did
+        not match the query."""
         found = {r.chunk.id for r in results}
         owners: dict[tuple[str, str, str], SearchResult] = {}
         for result in results:
-            c = result.chunk
-            if c.symbol and c.kind not in _UNSPLIT_KINDS:
-                owners.setdefault((c.path, c.symbol, c.kind), result)
+            key = split_key(result.chunk)
+            if key is not None:
+                owners.setdefault(key, result)
         if not owners:
             return []
         clauses = " OR ".join(
@@ -151,7 +160,7 @@ class Searcher:
             owner = owners[(chunk.path, chunk.symbol, chunk.kind)]
             current = self._on_disk(chunk)
             if current is not None and chunk.id not in found:
-                siblings.append(SearchResult(current, owner.score * _SIBLING_SHARE, {"split": 1}))
+                siblings.append(SearchResult(current, owner.score * SPLIT_PART_SHARE, {"split": 1}))
         return siblings
 
     def chunks_of(self, paths: list[str]) -> list[Chunk]:
