@@ -57,6 +57,8 @@ CASES = [
         [],
         [],
     ),
+    # a quoted file name is a path, not names; parts under three letters are no names
+    ("`np.where` breaks `conf.py` and `xr`", ["where"], ["np.where"], ["conf.py"], []),
 ]
 
 
@@ -97,6 +99,14 @@ def test_long_questions_are_capped() -> None:
     parsed = parse_query(question)
     assert len(parsed.identifiers) == 40
     assert parsed.identifiers[0] == "name_0"
+
+
+def test_identifiers_keep_their_order_in_the_question() -> None:
+    """A name quoted in the title comes first and survives the cap of a long issue."""
+    body = " ".join(f"name_{i}" for i in range(50))
+    parsed = parse_query(f"`where` drops attributes\n\n{body}\nsee Cart.total_price")
+    assert parsed.identifiers[:3] == ["where", "name_0", "name_1"]
+    assert len(parsed.identifiers) == 40 and "total_price" not in parsed.identifiers
 
 
 def test_title_and_inline_code_are_stressed() -> None:

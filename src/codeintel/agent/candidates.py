@@ -1,5 +1,5 @@
 """What the packer chooses from: search results, the rest of split definitions, and the
-other chunks of the very top files, their headers first."""
+other chunks of the very top files (their heads, the imports, scored higher)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from codeintel.retrieval.search import SPLIT_PART_SHARE, Searcher, SearchResult,
 
 COMPANION_FILES = 3  # top files whose every chunk is offered
 _BELOW_RETRIEVED = 0.9  # a companion's score, as a share of the lowest retrieved score
-_HEADER_SHARE = 0.5  # a top file's header's score, as a share of the file's best score
+_HEAD_SHARE = 0.5  # a top file's head's least score, as a share of the file's best score
 
 
 def candidates_for(
@@ -34,22 +34,28 @@ def candidates_for(
     from 59 to 64% with no change at 4k to 16k (scored at half their file's best score
     instead, they crowded out other files at small budgets).
 
-    The exception is a top file's header (its imports and module-level set-up): an edit
+    The exception is a top file's head (its imports and module-level set-up): an edit
     often adds an import, and the names a file imports say where its code comes from. It
     scores at least half its file's best score (on 98 SWE-bench dev instances, edit_all at
     8k went from 40.8 to 43.9%, file_all from 80.6 to 81.6%)."""
-    results = searcher.search(query, k=limit)
-    results = _parts_lifted(results + searcher.split_siblings(results))
+    found = searcher.search(query, k=limit)
+    results = _parts_lifted(found + searcher.split_siblings(found))
     if not results or companion_files <= 0:
         return [Candidate(result.chunk, result.score) for result in results]
     top_files = list(dict.fromkeys(result.chunk.path for result in results))[:companion_files]
     file_chunks = searcher.chunks_of(top_files)
-    headers = _headers(results, file_chunks)
+    heads = _file_heads(results, file_chunks)
     candidates = [
-        Candidate(result.chunk, max(result.score, headers.get(_span(result.chunk), 0.0)))
+        Candidate(result.chunk, max(result.score, heads.get(_span(result.chunk), 0.0)))
         for result in results
     ]
-    return candidates + _companions(results, file_chunks, headers)
+    below = _BELOW_RETRIEVED * min(result.score for result in found)
+    taken = {_span(result.chunk) for result in results}
+    return candidates + [
+        Candidate(chunk, max(below, heads.get(_span(chunk), 0.0)))
+        for chunk in file_chunks
+        if _span(chunk) not in taken
+    ]
 
 
 def _parts_lifted(results: list[SearchResult]) -> list[SearchResult]:
@@ -73,10 +79,10 @@ def _span(chunk: Chunk) -> tuple[str, int, int]:
     return chunk.path, chunk.start_line, chunk.end_line
 
 
-def _headers(
+def _file_heads(
     results: list[SearchResult], file_chunks: list[Chunk]
 ) -> dict[tuple[str, int, int], float]:
-    """The span of each top file's header → its least score: the file's first chunk, when
+    """The span of each top file's head → its least score: the file's first chunk, when
     that is module-level code (``file_chunks`` come in file and line order)."""
     best: dict[str, float] = {}
     for result in results:
@@ -85,21 +91,7 @@ def _headers(
     for chunk in file_chunks:
         first.setdefault(chunk.path, chunk)
     return {
-        _span(chunk): _HEADER_SHARE * best[path]
+        _span(chunk): _HEAD_SHARE * best[path]
         for path, chunk in first.items()
         if chunk.kind == "code"
     }
-
-
-def _companions(
-    results: list[SearchResult],
-    file_chunks: list[Chunk],
-    headers: dict[tuple[str, int, int], float],
-) -> list[Candidate]:
-    below = _BELOW_RETRIEVED * min(result.score for result in results)
-    found = {_span(result.chunk) for result in results}
-    return [
-        Candidate(chunk, max(below, headers.get(_span(chunk), 0.0)))
-        for chunk in file_chunks
-        if _span(chunk) not in found
-    ]

@@ -94,22 +94,23 @@ class LexicalSignals:
         """Chunks whose symbol is a dotted name (or ends with it), then chunks of the name's
         owner that define its last part: a class small enough to stay one chunk holds its
         methods (``Expression.compile`` is inside the chunk of ``Expression``)."""
-        if not dotted:
-            return []
-        owned = [name.rsplit(".", 1) for name in dotted]
+        owned = [name.rpartition(".") for name in dotted]
         clauses = [_symbol_is(name) for name in dotted] + [
             f"({_symbol_is(owner)}) AND array_has_any(defines, [{sql_list([member])}])"
-            for owner, member in owned
+            for owner, _, member in owned
+            if owner
         ]
+        if not clauses:
+            return []
         filter_ = _and(" OR ".join(f"({clause})" for clause in clauses), where)
-        rows = self.dataset.to_table(columns=["id", "symbol"], filter=filter_, limit=limit)
+        rows = self.dataset.to_table(columns=["id", "symbol"], filter=filter_).to_pylist()
         named = set(dotted)
 
         def is_named(row: dict[str, Any]) -> bool:
             symbol = row["symbol"]
             return any(symbol == name or symbol.endswith(f".{name}") for name in named)
 
-        return [row["id"] for row in sorted(rows.to_pylist(), key=lambda r: not is_named(r))]
+        return [row["id"] for row in sorted(rows, key=lambda r: not is_named(r))][:limit]
 
     def resolve_paths(self, mentioned: list[str], min_parts: int = 1) -> list[str]:
         """Indexed paths a mention refers to: exact, else the longest matching suffix of at

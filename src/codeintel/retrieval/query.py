@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from codeintel.indexer.languages import LANGUAGES
@@ -34,7 +35,7 @@ _NOT_A_TITLE = ("```", "Traceback (most recent call last)")
 _MAX_QUERY_CHARS = 4000  # long issue texts: the head carries the title and the trace
 _MODULE_FILES = (".py", "/__init__.py")
 _MIN_QUOTED_NAME = 3  # a shorter word in inline code is rarely a name worth looking up
-_NOT_NAMES = frozenset({"self", "cls", "None", "True", "False"})
+_NOT_NAMES = frozenset({"self", "cls", "this", "null", "nil", "undefined"})
 _BARE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
@@ -100,14 +101,19 @@ def _inline_code(text: str) -> list[str]:
 def _quoted_names(spans: list[str]) -> list[str]:
     """The parts of spans that are a bare name (`where`, `Plotter`, `Coarsen.construct`,
     `clear()`): names, though plain words do not look like code on their own. Spans of
-    other code (`pip install x`, `--lines=0`) give none."""
-    return [
-        part
-        for span in spans
-        if _BARE_NAME.fullmatch(span.strip().removesuffix("()"))
-        for part in span.strip().removesuffix("()").split(".")
-        if len(part) >= _MIN_QUOTED_NAME and not keyword.iskeyword(part) and part not in _NOT_NAMES
-    ]
+    other code (`pip install x`, `--lines=0`) and file names (`conf.py`) give none."""
+    names = []
+    for span in spans:
+        name = span.strip().removesuffix("()")
+        if _BARE_NAME.fullmatch(name) and name.rsplit(".", 1)[-1] not in _SOURCE_SUFFIXES:
+            names += [
+                part
+                for part in name.split(".")
+                if len(part) >= _MIN_QUOTED_NAME
+                and not keyword.iskeyword(part)
+                and part not in _NOT_NAMES
+            ]
+    return names
 
 
 def _emphasis(text: str, spans: list[str]) -> str:
@@ -117,6 +123,15 @@ def _emphasis(text: str, spans: list[str]) -> str:
     if title == text.strip() or title.startswith(_NOT_A_TITLE):
         title = ""
     return " ".join([title, *spans]).strip()[:_MAX_EMPHASIS_CHARS]
+
+
+def _in_text_order(names: Iterable[str], text: str) -> list[str]:
+    """``names`` by where each first stands in ``text`` as a whole word (those that never
+    do, such as a frame's dotted function, last)."""
+    first: dict[str, int] = {}
+    for match in _WORD.finditer(text):
+        first.setdefault(match.group(), match.start())
+    return sorted(names, key=lambda name: first.get(name, len(text)))
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -140,7 +155,7 @@ def parse_query(text: str) -> ParsedQuery:
     words.update(dict.fromkeys(_quoted_names(spans)))
     return ParsedQuery(
         text=text,
-        identifiers=list(words)[:_MAX_IDENTIFIERS],
+        identifiers=_in_text_order(words, text)[:_MAX_IDENTIFIERS],
         dotted=dotted[:_MAX_IDENTIFIERS],
         paths=paths[:_MAX_IDENTIFIERS],
         frames=frames[-_MAX_IDENTIFIERS:],

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 _CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 _UNSPLIT_KINDS = frozenset({"code", "section", "lines"})  # their symbol is not their own
-SPLIT_PART_SHARE = 0.5  # a part of a split definition: at least this share of its best part
+SPLIT_PART_SHARE = 0.5  # an unfound part of a split definition: this share of the found part
 _FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
 _FILES_OPENED = 3  # top files whose other chunks join the file signal, by similarity
 _CHUNKS_PER_OPENED_FILE = 8
@@ -141,8 +141,8 @@ class Searcher:
     def split_siblings(self, results: list[SearchResult]) -> list[SearchResult]:
         """The other parts of split definitions among ``results`` (a function too long for
         one chunk is stored as parts sharing path, symbol and kind), each scored
-        ``SPLIT_PART_SHARE`` of the best part found: the edit may sit in a part that did
-        not match the query."""
+        ``SPLIT_PART_SHARE`` of the first (best-ranked) part found: the edit may sit in a
+        part that did not match the query."""
         found = {r.chunk.id for r in results}
         owners: dict[tuple[str, str, str], SearchResult] = {}
         for result in results:
