@@ -3,7 +3,9 @@ other chunks of the very top files (their heads, the imports, scored higher)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from codeintel.agent.context import Candidate
 from codeintel.indexer.models import Chunk
@@ -11,6 +13,7 @@ from codeintel.retrieval.search import SPLIT_PART_SHARE, Searcher, SearchResult,
 
 COMPANION_FILES = 3  # top files whose every chunk is offered
 _BELOW_RETRIEVED = 0.9  # a companion's score, as a share of the lowest retrieved score
+_Key = TypeVar("_Key")
 _HEAD_SHARE = 0.5  # a top file's head's least score, as a share of the file's best score
 
 
@@ -62,17 +65,25 @@ def _parts_lifted(results: list[SearchResult]) -> list[SearchResult]:
     """``results`` with every part of a split definition scored at least
     ``SPLIT_PART_SHARE`` of its best part, as its unfound siblings are: a part that matched
     the question weakly is no less likely to hold the edit than one that did not match."""
-    best: dict[tuple[str, str, str], float] = {}
-    for result in results:
-        key = split_key(result.chunk)
-        if key is not None:
-            best[key] = max(best.get(key, 0.0), result.score)
+    best = _best_scores(results, split_key)
     return [
         replace(result, score=max(result.score, SPLIT_PART_SHARE * best[key]))
         if (key := split_key(result.chunk)) is not None
         else result
         for result in results
     ]
+
+
+def _best_scores(
+    results: list[SearchResult], key: Callable[[Chunk], _Key | None]
+) -> dict[_Key, float]:
+    """The best score among ``results`` per ``key`` of their chunks (None: left out)."""
+    best: dict[_Key, float] = {}
+    for result in results:
+        group = key(result.chunk)
+        if group is not None:
+            best[group] = max(best.get(group, 0.0), result.score)
+    return best
 
 
 def _span(chunk: Chunk) -> tuple[str, int, int]:
@@ -84,9 +95,7 @@ def _file_heads(
 ) -> dict[tuple[str, int, int], float]:
     """The span of each top file's head → its least score: the file's first chunk, when
     that is module-level code (``file_chunks`` come in file and line order)."""
-    best: dict[str, float] = {}
-    for result in results:
-        best[result.chunk.path] = max(best.get(result.chunk.path, 0.0), result.score)
+    best = _best_scores(results, lambda chunk: chunk.path)
     first: dict[str, Chunk] = {}
     for chunk in file_chunks:
         first.setdefault(chunk.path, chunk)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from codeintel.indexer.languages import LANGUAGES
@@ -125,13 +124,12 @@ def _emphasis(text: str, spans: list[str]) -> str:
     return " ".join([title, *spans]).strip()[:_MAX_EMPHASIS_CHARS]
 
 
-def _in_text_order(names: Iterable[str], text: str) -> list[str]:
-    """``names`` by where each first stands in ``text`` as a whole word (those that never
-    do, such as a frame's dotted function, last)."""
+def _first_positions(text: str) -> dict[str, int]:
+    """Each word of ``text`` → where it first stands as a whole word, in text order."""
     first: dict[str, int] = {}
     for match in _WORD.finditer(text):
         first.setdefault(match.group(), match.start())
-    return sorted(names, key=lambda name: first.get(name, len(text)))
+    return first
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -145,17 +143,18 @@ def parse_query(text: str) -> ParsedQuery:
         for d in dict.fromkeys(_DOTTED.findall(text))
         if d.rsplit(".", 1)[-1] not in _SOURCE_SUFFIXES and not any(d in p for p in paths)
     ]
-    words = dict.fromkeys(w for w in _WORD.findall(text) if _looks_like_code(w))
-    for name in dotted:
-        words.update(dict.fromkeys(part for part in name.split(".") if _looks_like_code(part)))
+    first = _first_positions(text)  # the parts of dotted names are words of the text too
+    words = dict.fromkeys(word for word in first if _looks_like_code(word))
     for frame in frames:
         if frame.function and not frame.function.startswith("<"):
             words[frame.function] = None
     spans = _inline_code(text)
     words.update(dict.fromkeys(_quoted_names(spans)))
+    # in the order the question names them (a frame's dotted function, never a word, last)
+    identifiers = sorted(words, key=lambda name: first.get(name, len(text)))
     return ParsedQuery(
         text=text,
-        identifiers=_in_text_order(words, text)[:_MAX_IDENTIFIERS],
+        identifiers=identifiers[:_MAX_IDENTIFIERS],
         dotted=dotted[:_MAX_IDENTIFIERS],
         paths=paths[:_MAX_IDENTIFIERS],
         frames=frames[-_MAX_IDENTIFIERS:],
