@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codeintel.agent.cli import main
 from codeintel.errors import IndexMismatch
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.indexer.snapshot import Snapshot
 from tests.conftest import git_init, write_files
 
 MODEL = "hashing:64"
@@ -30,9 +33,10 @@ MODEL = "hashing:64"
 
 
 def table_rows(uri: str, name: str) -> list[dict[str, Any]]:
-    import lance
-
-    rows: list[dict[str, Any]] = lance.dataset(f"{uri}/{name}.lance").to_table().to_pylist()
+    """The rows of the live ``chunks`` or ``files`` table (of the generation meta names)."""
+    snapshot = Snapshot.open(uri)
+    dataset = {"chunks": snapshot.chunks, "files": snapshot.files}[name]
+    rows: list[dict[str, Any]] = dataset.to_table().to_pylist()
     return rows
 
 
@@ -374,7 +378,7 @@ def test_default_minilm_model_offline_and_shared_cache(
     """The packaged all-MiniLM-L6-v2, loaded offline with verified weights, on a tiny repo."""
     import hashlib
 
-    from codeintel.indexer.embedder import MINILM_SHA256, packaged_minilm_path
+    from codeintel.indexer.model_source import MINILM_SHA256, packaged_minilm_path
     from codeintel.indexer.settings import DEFAULT_MODEL
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -391,3 +395,7 @@ def test_default_minilm_model_offline_and_shared_cache(
     shutil.copytree(first, second, ignore=shutil.ignore_patterns(".codeintel"))
     again = Repository(second, IndexSettings(), EmbedSettings(model=DEFAULT_MODEL)).build()
     assert again.embedded == 0 and again.reused == again.chunks == report.chunks
+    # The slow part of a first search is said while it happens.
+    searched = CliRunner().invoke(main, ["search", "user names", "--path", str(second)])
+    assert searched.exit_code == 0, searched.output
+    assert "loading the embedding model all-MiniLM-L6-v2" in searched.stderr

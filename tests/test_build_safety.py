@@ -7,20 +7,26 @@ next build completes and equals a fresh build, with no duplicate rows.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from codeintel.agent.cli import main
 from codeintel.errors import IndexLocked
+from codeintel.indexer import store
 from codeintel.indexer.embed_cache import EmbeddingCache
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.indexer.store import table_names
 from tests.test_build import MODEL, assert_same_index, check_consistent, fresh_build, table_rows
 
 DRIVER = """
@@ -31,18 +37,23 @@ from codeintel.indexer.repository import Repository
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
 
 root, batch_rows, workers, hold_phase, hold = sys.argv[1:6]
+slow = False  # in the phase named by sys.argv[8], every step takes 50 ms
 pipeline.WRITE_BATCH_ROWS = int(batch_rows)  # many small commits, to be killed between
 if int(workers) > 1:
     pipeline._PARALLEL_MIN_BYTES = 0
 
 class Lines:
     def phase(self, name, total):
+        global slow
+        slow = name == sys.argv[8]
         print("phase", name, flush=True)
         if name == hold_phase:
             time.sleep(float(hold))
 
     def advance(self, amount):
         print("advance", amount, flush=True)
+        if slow:
+            time.sleep(0.05)
 
     def note(self, message):
         print("note", message, flush=True)
@@ -50,7 +61,8 @@ class Lines:
 index = IndexSettings(workers=int(workers), lock_timeout=float(sys.argv[6]))
 repo = Repository(Path(root), index, EmbedSettings(model="hashing:64", batch_size=16))
 print("start", flush=True)
-print("done", json.dumps(repo.build(progress=Lines()).to_json()), flush=True)
+report = repo.build(progress=Lines(), rebuild=sys.argv[7] == "rebuild")
+print("done", json.dumps(report.to_json()), flush=True)
 """
 
 
@@ -80,8 +92,11 @@ class Build:
         workers: int = 1,
         hold: tuple[str, float] = ("", 0),
         lock_timeout: float = 60,
+        rebuild: bool = False,
+        slow: str = "",
     ) -> None:
         args = [str(root), str(batch_rows), str(workers), hold[0], str(hold[1]), str(lock_timeout)]
+        args += ["rebuild" if rebuild else "update", slow]
         self.process = subprocess.Popen(
             [sys.executable, "-c", DRIVER, *args],
             stdout=subprocess.PIPE,
@@ -170,8 +185,10 @@ def test_killed_builds_are_completed_by_the_next(tmp_path: Path) -> None:
     readable(repo)
     assert 0 < repo.status()["chunks"] < 800
 
-    embedding = Build(root)  # vectors are committed 512 rows at a time
-    embedding.wait_for(advances_in("embedding", 1))
+    # Vectors are committed a few fragments at a time (608 rows, then 192, here), progress
+    # told every 16 chunks (the batch size): 40 steps are past the first commit.
+    embedding = Build(root, slow="embedding")
+    embedding.wait_for(advances_in("embedding", 40))
     embedding.kill()
     readable(repo)
     assert 0 < repo.status()["embedded"] < 800
@@ -192,6 +209,43 @@ def test_killed_builds_are_completed_by_the_next(tmp_path: Path) -> None:
     report = repo.build()
     assert report.pending == 0 and report.files == 100
     assert_same_index(repo.uri, fresh_build(root, reference))
+
+
+def test_killed_rebuild_leaves_the_old_index_whole_and_searchable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, reference = tmp_path / "repo", tmp_path / "reference"
+    generate(root, files=60, functions=8)
+    monkeypatch.setenv("CODEINTEL_EMBED_MODEL", MODEL)
+    repo = repository(root)
+    repo.build()
+    # Vectors come from the embedding cache as rows are written: no embedding phase here.
+    stages = [("", phase("chunking")), ("", advances_in("chunking", 30))]
+    stages.append(("compacting", phase("compacting")))  # all written, not yet published
+    for hold, stage in stages:
+        rebuild = Build(root, workers=2, rebuild=True, hold=(hold, 30))
+        rebuild.wait_for(stage)
+        rebuild.kill()
+        assert_same_index(repo.uri, fresh_build(root, reference))
+        found = CliRunner().invoke(
+            main, ["search", "compute thing 3 of module 7", "--path", str(root), "--json"]
+        )
+        assert found.exit_code == 0, found.output
+        assert json.loads(found.stdout)["results"][0]["path"] == "pkg7/mod_7.py"
+
+    interrupted = Build(root, rebuild=True, hold=("compacting", 30))
+    interrupted.wait_for(phase("compacting"))
+    interrupted.process.send_signal(signal.SIGINT)  # Ctrl-C
+    assert interrupted.process.wait(timeout=30) != 0
+    assert_same_index(repo.uri, fresh_build(root, reference))
+
+    # The killed rebuilds' tables are dropped by a later build, once nothing can read them.
+    monkeypatch.setattr(store, "KEEP_OLD_VERSIONS", timedelta(0))
+    assert repo.build(rebuild=True).chunks == 480
+    assert_same_index(repo.uri, fresh_build(root, reference))
+    repo.build()
+    tables = set(repo.open_store().db.table_names())
+    assert tables == {"meta", *table_names(repo.open_store().meta.generation)}
 
 
 def test_chunks_written_before_their_files_row_are_not_orphaned(tmp_path: Path) -> None:

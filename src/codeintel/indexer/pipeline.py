@@ -200,6 +200,7 @@ class Builder:
         self.cache = cache
         self.progress = progress
         self.report = BuildReport()
+        self._touched = 0
         # Into an empty table rows can be appended: no earlier row can match or be stale.
         self.first_build = store.count() == 0
 
@@ -240,6 +241,7 @@ class Builder:
                 self._commit(chunk_rows, file_rows_, known)
                 chunk_rows, file_rows_ = [], []
         self._commit(chunk_rows, file_rows_, known)
+        self._touched = len(plan.touched)
         if plan.touched:
             self.store.set_file_times(plan.touched)
         if plan.deleted:
@@ -268,11 +270,21 @@ class Builder:
                 self.report.reused += 1
         self.store.replace_files(chunk_rows, file_rows_, append=self.first_build)
 
+    @property
+    def wrote(self) -> bool:
+        """Whether this build changed the index (else there is nothing to compact)."""
+        report = self.report
+        return bool(report.changed or report.deleted or report.embedded or self._touched)
+
     def embed_pending(self, embedder: Embedder, batch_size: int, pending: int) -> None:
-        """Fill the ``pending`` rows without vectors, from the cache or the model."""
+        """Fill the ``pending`` rows without vectors, from the cache or the model; progress
+        counts every chunk of the index, those with vectors already done."""
         started = time.perf_counter()
         columns = ["id", "kind", "symbol", "signature", "text", "embed_key"]
-        self.progress.phase("embedding", pending)
+        total = self.store.count()
+        self.progress.phase("embedding", total)
+        if total > pending:
+            self.progress.advance(total - pending)
         for batch in self.store.pending(columns, batch_rows=max(batch_size * 8, 512)):
             rows = batch.to_pylist()
             keys = [row["embed_key"] for row in rows]
@@ -280,19 +292,22 @@ class Builder:
             missing = list(
                 {row["embed_key"]: row for row in rows if row["embed_key"] not in vectors}.values()
             )  # one per text: identical chunks are embedded once
-            self.report.reused += len(rows) - len(missing)
-            if missing:
+            if len(rows) > len(missing):
+                self.report.reused += len(rows) - len(missing)
+                self.progress.advance(len(rows) - len(missing))
+            for start in range(0, len(missing), batch_size):
+                part = missing[start : start + batch_size]
                 texts = [
-                    embedding_text(r["kind"], r["symbol"], r["signature"], r["text"])
-                    for r in missing
+                    embedding_text(r["kind"], r["symbol"], r["signature"], r["text"]) for r in part
                 ]
-                computed = embedder.embed(texts)
-                fresh = {row["embed_key"]: computed[i] for i, row in enumerate(missing)}
+                fresh = dict(
+                    zip((r["embed_key"] for r in part), embedder.embed(texts), strict=True)
+                )
                 self.cache.put_many(fresh)
                 vectors.update(fresh)
-                self.report.embedded += len(missing)
+                self.report.embedded += len(part)
+                self.progress.advance(len(part))
             self.store.set_vectors(
                 [row["id"] for row in rows], np.stack([vectors[k] for k in keys])
             )
-            self.progress.advance(len(rows))
         self.report.embed_seconds = time.perf_counter() - started

@@ -24,6 +24,14 @@ from codeintel.indexer.snapshot import Snapshot
 from codeintel.indexer.store import IndexMeta, Store
 
 
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds an index, as git finds ``.git``."""
+    start = start.resolve()
+    return next(
+        (folder for folder in (start, *start.parents) if (folder / INDEX_DIR).is_dir()), None
+    )
+
+
 class Repository:
     def __init__(self, root: Path, index: IndexSettings, embed: EmbedSettings) -> None:
         if not root.is_dir():
@@ -83,22 +91,30 @@ class Repository:
         with writer_lock(lock_path, self.index_settings.lock_timeout, on_wait=progress.note):
             expected = self.expected_meta()
             db = Store.connect(self.uri, self.index_settings.storage_options)
-            if rebuild or not Store.exists(db):
+            if not Store.exists(db):
                 store = Store.create(db, expected)
+            elif rebuild:  # beside the live index, which serves until this one is done
+                store = Store.create_next(db, expected)
             else:
                 store = Store.open(db, expected)
+                store.drop_superseded()
             cache = self._cache(expected.dim)
             try:
                 builder = Builder(self.root, store, self.index_settings, cache, progress)
                 builder.write_lexical()
                 pending = store.count("vector IS NULL") if embed else 0
                 if pending:
-                    embedder = embedder or load_embedder(self.embed_settings)
+                    if embedder is None:
+                        progress.note(f"loading the embedding model {self.embed_settings.model}")
+                        embedder = load_embedder(self.embed_settings)
                     builder.embed_pending(embedder, self.embed_settings.batch_size, pending)
                     store.refresh_indexes()
                 store.refresh_vector_index(self.index_settings.vector_index_min_rows)
-                progress.phase("compacting", 0)
+                if builder.wrote:
+                    progress.phase("compacting", 0)
                 store.compact()
+                if rebuild and store.meta.generation:
+                    store.publish()
             finally:
                 cache.close()
             report = builder.report

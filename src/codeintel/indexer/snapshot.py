@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from codeintel.errors import IndexUnreadable, NotIndexed
-from codeintel.indexer.store import IndexMeta, file_states
+from codeintel.indexer.store import IndexMeta, file_states, table_names
 
 if TYPE_CHECKING:
     from lance import LanceDataset
@@ -50,7 +50,8 @@ class Snapshot:
 
         meta = IndexMeta.from_rows(dataset("meta").to_table().to_pylist())
         meta.check(expected)
-        return cls(chunks=dataset("chunks"), files=dataset("files"), meta=meta)
+        chunks, files = table_names(meta.generation)
+        return cls(chunks=dataset(chunks), files=dataset(files), meta=meta)
 
     def file_states(self) -> dict[str, tuple[str, int, float]]:
         return file_states(self.files)

@@ -2,16 +2,23 @@
 
 Tables: ``chunks`` (one row per chunk, ``id`` is the key, ``vector`` null until embedded),
 ``files`` (path → identity and chunk ids) and ``meta`` (schema version, embedder,
-tokenizer). Every write is a batched, idempotent ``merge_insert`` on the key, so a batch
-is one commit: readers see it whole or not at all, and a killed build leaves nothing
-half-written. Nothing here touches the local file system directly, so the same code runs
-against object storage given ``storage_options``.
+tokenizer, generation). Every write is a batched, idempotent ``merge_insert`` on the key,
+so a batch is one commit: readers see it whole or not at all, and a killed build leaves
+nothing half-written.
+
+A rebuild writes a new *generation* (``chunks_2``, ``files_2``) beside the live one and
+switches to it by rewriting ``meta``, one commit: readers see the old index whole until
+then, and a rebuild killed at any point leaves it untouched. Nothing here touches the
+local file system directly, so the same code runs against object storage given
+``storage_options``.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -87,12 +94,26 @@ def chunks_schema(dim: int) -> pa.Schema:
     return pa.schema(fields)
 
 
+def table_names(generation: int) -> tuple[str, str]:
+    """The chunks and files tables of one generation of the index."""
+    suffix = f"_{generation}" if generation else ""
+    return f"chunks{suffix}", f"files{suffix}"
+
+
+def _generation_of(table: str) -> int | None:
+    """The generation a chunks or files table belongs to; None for other tables."""
+    match = re.fullmatch(r"(?:chunks|files)(?:_(\d+))?", table)
+    return None if match is None else int(match.group(1) or 0)
+
+
 @dataclass(frozen=True)
 class IndexMeta:
     embedder: str
     dim: int
     encoding: str
     schema_version: str = SCHEMA_VERSION
+    generation: int = 0
+    published: float = 0.0  # when this generation became the live one (epoch seconds)
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, str]]) -> IndexMeta:
@@ -102,6 +123,8 @@ class IndexMeta:
             dim=int(stored.get("dim", "0")),
             encoding=stored.get("encoding", "?"),
             schema_version=stored.get("schema_version", "?"),
+            generation=int(stored.get("generation", "0")),
+            published=float(stored.get("published", "0")),
         )
 
     def check(self, expected: IndexMeta | None) -> None:
@@ -128,17 +151,21 @@ class IndexMeta:
             {"key": "embedder", "value": self.embedder},
             {"key": "dim", "value": str(self.dim)},
             {"key": "encoding", "value": self.encoding},
+            {"key": "generation", "value": str(self.generation)},
+            {"key": "published", "value": repr(self.published)},
         ]
 
 
 class Store:
-    """One repository's index. ``create`` makes the tables; ``open`` reads existing ones."""
+    """One repository's index. ``create`` makes the tables; ``open`` reads existing ones;
+    ``create_next`` starts a rebuild beside them, which ``publish`` makes live."""
 
     def __init__(self, db: DBConnection, meta: IndexMeta) -> None:
         self.db = db
         self.meta = meta
-        self.chunks: Table = db.open_table("chunks")
-        self.files: Table = db.open_table("files")
+        chunks, files = table_names(meta.generation)
+        self.chunks: Table = db.open_table(chunks)
+        self.files: Table = db.open_table(files)
 
     @staticmethod
     def connect(uri: str, storage_options: dict[str, str] | None = None) -> DBConnection:
@@ -148,7 +175,8 @@ class Store:
 
     @classmethod
     def exists(cls, db: DBConnection) -> bool:
-        return {"chunks", "files", "meta"} <= set(db.table_names())
+        """Whether an index was completed here (its meta is written last)."""
+        return "meta" in db.table_names()
 
     @classmethod
     def open(cls, db: DBConnection, expected: IndexMeta | None = None) -> Store:
@@ -161,14 +189,50 @@ class Store:
 
     @classmethod
     def create(cls, db: DBConnection, meta: IndexMeta) -> Store:
-        """Create empty tables (replacing any old ones), meta written last."""
-        for name in ("meta", "chunks", "files"):
-            if name in db.table_names():
+        """Create empty tables where no index is (leftovers of a killed first build are
+        dropped), meta written last."""
+        for name in db.table_names():
+            if name == "meta" or _generation_of(name) is not None:
                 db.drop_table(name)
-        db.create_table("chunks", schema=chunks_schema(meta.dim))
-        db.create_table("files", schema=FILES_SCHEMA)
+        meta = replace(meta, generation=0, published=time.time())
+        cls._create_tables(db, meta)
         db.create_table("meta", data=pa.Table.from_pylist(meta.as_rows(), schema=META_SCHEMA))
         return cls(db, meta)
+
+    @classmethod
+    def create_next(cls, db: DBConnection, meta: IndexMeta) -> Store:
+        """Empty tables of the next generation beside the live index, which stays as it is
+        until ``publish``; a killed rebuild's leftovers of that generation are replaced."""
+        live = IndexMeta.from_rows(db.open_table("meta").to_arrow().to_pylist()).generation
+        meta = replace(meta, generation=live + 1)
+        cls._create_tables(db, meta)
+        return cls(db, meta)
+
+    @staticmethod
+    def _create_tables(db: DBConnection, meta: IndexMeta) -> None:
+        chunks, files = table_names(meta.generation)
+        existing = set(db.table_names())
+        for name in (chunks, files):
+            if name in existing:
+                db.drop_table(name)
+        db.create_table(chunks, schema=chunks_schema(meta.dim))
+        db.create_table(files, schema=FILES_SCHEMA)
+
+    def publish(self) -> None:
+        """Make this store's generation the live index: one commit of ``meta``."""
+        self.meta = replace(self.meta, published=time.time())
+        data = pa.Table.from_pylist(self.meta.as_rows(), schema=META_SCHEMA)
+        self.db.open_table("meta").add(data, mode="overwrite")
+
+    def drop_superseded(self) -> None:
+        """Drop the tables of other generations: a rebuild's predecessor once readers have
+        had ``KEEP_OLD_VERSIONS`` to finish with it, and a killed rebuild's leftovers."""
+        if time.time() - self.meta.published < KEEP_OLD_VERSIONS.total_seconds():
+            return
+        for name in self.db.table_names():
+            generation = _generation_of(name)
+            if generation is not None and generation != self.meta.generation:
+                self.db.drop_table(name)
 
     # -- writes -------------------------------------------------------------------
 
