@@ -29,7 +29,7 @@ def search_json(root: Path, *args: str) -> list[dict[str, object]]:
     result = CliRunner().invoke(main, ["search", *args, "--path", str(root), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"results"}
+    assert set(data) == {"results", "index"}
     return list(data["results"])
 
 
@@ -65,9 +65,10 @@ def test_plain_output_names_lines_and_signals(shop: Path) -> None:
     result = CliRunner().invoke(main, ["search", "parse_price", "--path", str(shop), "--k", "2"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 4  # each result: its location, then its first line of code
     assert lines[0].startswith("app/utils.py:18-21  parse_price  ")
     assert "symbol" in lines[0].rsplit("[", 1)[1]
+    assert lines[1] == "    def parse_price(text: str) -> int:"
 
 
 def test_without_an_index_is_one_line_error(tmp_path: Path) -> None:

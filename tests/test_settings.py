@@ -117,7 +117,7 @@ def test_cli_honours_precedence_and_reports_bad_settings(
         main, ["index", "build", str(tmp_path), "--json", "--model", "hashing:24"]
     )
     assert built.exit_code == 0, built.output
-    assert json.loads(built.stdout)["files"] == 2  # a.py and codeintel.toml, both < 10000
+    assert json.loads(built.stdout)["files"] == 1  # a.py; codeintel.toml is not content
     status = json.loads(runner.invoke(main, ["index", "status", str(tmp_path), "--json"]).stdout)
     assert status["embedder"] == "hashing:24"
     monkeypatch.setenv("CODEINTEL_INDEX_ENCODING", "latin1")

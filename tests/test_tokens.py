@@ -8,14 +8,27 @@ import pytest
 
 from codeintel.errors import ConfigError, TokenizerUnavailable
 from codeintel.indexer import tokens
-from codeintel.indexer.tokens import TokenCounter, encoding_for_model, knows_model
+from codeintel.indexer.tokens import TokenCounter, encoding_for
 
 
 def test_model_names_pick_their_encoding() -> None:
-    assert encoding_for_model("gpt-4o-mini") == "o200k_base"
-    assert encoding_for_model("gpt-4-turbo") == "cl100k_base"
-    assert encoding_for_model("some-local-model") == "cl100k_base"
-    assert knows_model("claude-sonnet") and not knows_model("some-local-model")
+    assert encoding_for("gpt-4o-mini") == "o200k_base"
+    assert encoding_for("GPT-4-turbo") == "cl100k_base"
+    assert encoding_for(encoding="o200k_base") == "o200k_base"
+    assert encoding_for() == "cl100k_base"
+
+
+@pytest.mark.parametrize("llm", ["claude-3-5-sonnet", "nonsense-model-9", "llama-3"])
+def test_an_llm_whose_tokenizer_we_lack_is_refused_not_guessed(llm: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        encoding_for(llm)
+    message = str(caught.value)
+    assert llm in message and "gpt-4o*" in message and "--encoding" in message
+
+
+def test_llm_and_encoding_are_alternatives() -> None:
+    with pytest.raises(ConfigError, match="alternatives"):
+        encoding_for("gpt-4o", "cl100k_base")
 
 
 def test_chat_messages_count_their_framing() -> None:

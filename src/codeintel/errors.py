@@ -11,7 +11,8 @@ into one line in exactly one place; anything else is a bug and shows a traceback
     ├── IndexLocked            another writer holds the index
     ├── IndexMismatch          schema or embedder of the index differ from the settings
     ├── NotIndexed             no index exists yet for a repository
-    └── IndexUnreadable        the index exists but cannot be read
+    ├── IndexUnreadable        the index exists but cannot be read
+    └── EmptyQuestion          a search or context was asked for nothing
 """
 
 
@@ -44,4 +45,8 @@ class NotIndexed(CodeintelError):
 
 
 class IndexUnreadable(CodeintelError):
+    pass
+
+
+class EmptyQuestion(CodeintelError):
     pass

@@ -12,8 +12,9 @@ import click
 
 from codeintel.agent.progress import TerminalProgress
 from codeintel.agent.settings import load_settings
-from codeintel.errors import CodeintelError
-from codeintel.indexer.tokens import ENCODINGS, encoding_for_model, knows_model
+from codeintel.errors import CodeintelError, NotIndexed
+from codeintel.indexer.repository import find_root
+from codeintel.indexer.tokens import ENCODINGS, encoding_for
 
 
 class _Group(click.Group):
@@ -73,11 +74,15 @@ def index_build(
     device: str | None,
     as_json: bool,
 ) -> None:
-    """Index PATH (default: the current folder), incrementally."""
+    """Index PATH (default: the current folder), incrementally; inside an indexed
+    repository, its index is updated."""
     from codeintel.indexer.repository import Repository
 
-    settings = load_settings(path, {("embed", "model"): model, ("embed", "device"): device})
-    repo = Repository(path, settings.index, settings.embed)
+    root = find_root(path) or path.resolve()
+    if root != path.resolve():
+        _note(f"updating the index of {root}")
+    settings = load_settings(root, {("embed", "model"): model, ("embed", "device"): device})
+    repo = Repository(root, settings.index, settings.embed)
     if dry_run:
         _show_dry_run(repo.dry_run(), as_json)
         return
@@ -100,7 +105,28 @@ def index_build(
         reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.skipped.items()))
         click.echo(f"skipped: {reasons}")
     if report.invalid_utf8:
-        click.echo(f"{report.invalid_utf8} files had invalid UTF-8 (decoded with replacement)")
+        files = _plural(report.invalid_utf8, "file", "files")
+        had = "had" if report.invalid_utf8 > 1 else "has"
+        click.echo(f"{files} {had} invalid UTF-8 (decoded with replacement characters)")
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _note(message: str) -> None:
+    click.echo(f"codeintel: {message}", err=True)
+
+
+def _located(path: Path) -> tuple[Path, str]:
+    """The root of the indexed repository holding ``path``, and ``path`` relative to it."""
+    root = find_root(path)
+    if root is None:
+        raise NotIndexed(
+            f"no index in {path.resolve()} or any folder above it; run "
+            "`codeintel index build` in the repository's root folder"
+        )
+    return root, path.resolve().relative_to(root).as_posix()
 
 
 def _show_dry_run(plan: dict[str, Any], as_json: bool) -> None:
@@ -124,11 +150,12 @@ def _show_dry_run(plan: dict[str, Any], as_json: bool) -> None:
 @_path_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def index_status(path: Path, as_json: bool) -> None:
-    """Show what the index of PATH holds."""
+    """Show what the index of PATH (or the repository holding it) holds."""
     from codeintel.indexer.repository import Repository
 
-    settings = load_settings(path)
-    status = Repository(path, settings.index, settings.embed).status()
+    root, _ = _located(path)
+    settings = load_settings(root)
+    status = Repository(root, settings.index, settings.embed).status()
     if as_json:
         _emit_json(status)
         return
@@ -156,6 +183,10 @@ _lexical_option = click.option(
 @click.option("--k", type=click.IntRange(min=1), default=None, help="Number of results.")
 @click.option("--lang", default=None, help="Only chunks of this language (e.g. python).")
 @click.option("--glob", "path_glob", default=None, help="Only files matching this glob.")
+@click.option(
+    "--here", is_flag=True, help="Only results under --path (default: its whole repository)."
+)
+@click.option("--show", is_flag=True, help="Print each result's code, not just its first line.")
 @_lexical_option
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def search(
@@ -164,16 +195,28 @@ def search(
     k: int | None,
     lang: str | None,
     path_glob: str | None,
+    here: bool,
+    show: bool,
     lexical: bool,
     as_json: bool,
 ) -> None:
-    """Find the code most relevant to QUERY."""
+    """Find the code most relevant to QUERY, in the indexed repository holding --path."""
+    from codeintel.retrieval.query import require_question
     from codeintel.retrieval.search import Filters
 
-    searcher = _searcher(repo_path, lexical)
-    results = searcher.search(query, k=k, filters=Filters(lang, path_glob))
+    require_question(query)
+    root, folder = _located(repo_path)
+    filters = Filters(lang, path_glob, folder if here else "")
+    searcher, status = _searcher(root, lexical)
+    results = searcher.search(query, k=k, filters=filters)
+    coverage = _coverage(searcher, status, lexical)
+    if not results:
+        _note(
+            "no results"
+            + (" (try without --lang, --glob or --here)" if lang or path_glob or here else "")
+        )
     if as_json:
-        _emit_json({"results": [result.to_json() for result in results]})
+        _emit_json({"results": [result.to_json() for result in results], "index": coverage})
         return
     for result in results:
         chunk = result.chunk
@@ -182,20 +225,52 @@ def search(
             f"{chunk.path}:{chunk.start_line}-{chunk.end_line}  {chunk.symbol or chunk.kind}"
             f"  {result.score:.4f}  [{signals}]"
         )
+        lines = chunk.text.split("\n")
+        if show:
+            width = len(str(chunk.end_line))
+            for number, line in enumerate(lines, start=chunk.start_line):
+                click.echo(f"  {number:>{width}}  {line}")
+        else:
+            first = next((line.strip() for line in lines if line.strip()), "")
+            click.echo(f"    {first[:_PREVIEW_CHARS]}")
 
 
-def _searcher(repo_path: Path, lexical: bool) -> Any:
-    """A Searcher for the repository; the embedding model is loaded only when vectors exist."""
+_PREVIEW_CHARS = 100
+
+
+def _coverage(searcher: Any, status: dict[str, Any], lexical: bool) -> dict[str, Any]:
+    """What the search could use, for ``--json``; a line on stderr when vectors are missing."""
+    chunks, embedded = status["chunks"], status["embedded"]
+    if not lexical and embedded < chunks:
+        if embedded == 0:
+            _note(
+                f"no vectors yet ({chunks:,} chunks pending): keyword signals only; "
+                "`codeintel index build` fills them"
+            )
+        else:
+            _note(
+                f"vectors for {embedded:,} of {chunks:,} chunks: the rest ranked by keywords; "
+                "`codeintel index build` fills them"
+            )
+    return {"chunks": chunks, "embedded": embedded, "signals": searcher.available_signals()}
+
+
+def _searcher(root: Path, lexical: bool) -> tuple[Any, dict[str, Any]]:
+    """A Searcher for the repository and its index status; the embedding model is loaded
+    only when vectors exist."""
     from codeintel.indexer.embedder import load_embedder
     from codeintel.indexer.repository import Repository
     from codeintel.retrieval.search import Searcher
 
-    settings = load_settings(repo_path)
-    repo = Repository(repo_path, settings.index, settings.embed)
+    settings = load_settings(root)
+    repo = Repository(root, settings.index, settings.embed)
+    status = repo.status()
     embedder = None
-    if not lexical and repo.status()["embedded"]:
+    if not lexical and status["embedded"]:
+        if not settings.embed.model.startswith("hashing:"):
+            _note(f"loading the embedding model {settings.embed.model} (--lexical skips it)")
         embedder = load_embedder(settings.embed)
-    return Searcher(repo, settings.retrieval, embedder)
+    return Searcher(repo, settings.retrieval, embedder), status
 
 
 @main.command()
@@ -212,9 +287,11 @@ def _searcher(repo_path: Path, lexical: bool) -> Any:
     "--encoding",
     type=click.Choice(ENCODINGS),
     default=None,
-    help="Tokenizer (default: the one for --llm, else cl100k_base).",
+    help="Tokenizer to count with (default: the one --llm names, else cl100k_base).",
 )
-@click.option("--llm", "llm_model", default=None, help="LLM name whose tokenizer to count with.")
+@click.option(
+    "--llm", "llm_model", default=None, help="OpenAI model whose tokenizer to count with."
+)
 @click.option(
     "--candidates",
     type=click.IntRange(min=1),
@@ -238,13 +315,16 @@ def context(
     from codeintel.agent.candidates import candidates_for
     from codeintel.agent.context import build_context
     from codeintel.indexer.tokens import TokenCounter
+    from codeintel.retrieval.query import require_question
 
-    if llm_model and not encoding and not knows_model(llm_model):
-        click.echo(f"codeintel: unknown LLM {llm_model!r}; counting with cl100k_base", err=True)
-    counter = TokenCounter(
-        encoding or (encoding_for_model(llm_model) if llm_model else "cl100k_base")
-    )
-    found = candidates_for(_searcher(repo_path, lexical), query, candidates)
+    require_question(query)
+    counter = TokenCounter(encoding_for(llm_model, encoding))
+    root, _ = _located(repo_path)
+    searcher, status = _searcher(root, lexical)
+    found = candidates_for(searcher, query, candidates)
+    _coverage(searcher, status, lexical)
+    if not found:
+        _note("nothing in the index matched; the context is empty")
     packed = build_context(found, budget, counter)
     if as_json:
         _emit_json(packed.to_json())

@@ -18,10 +18,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from codeintel.errors import ConfigError
+from codeintel.indexer.discover import CONFIG_FILE
 from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.retrieval.settings import RetrievalSettings
 
-CONFIG_FILE = "codeintel.toml"
 ENV_PREFIX = "CODEINTEL_"
 
 

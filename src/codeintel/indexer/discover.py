@@ -27,6 +27,8 @@ from codeintel.indexer.settings import IndexSettings
 
 INDEX_DIR = ".codeintel"
 IGNORE_FILE = ".codeintelignore"
+CONFIG_FILE = "codeintel.toml"
+_OWN_FILES = frozenset({IGNORE_FILE, CONFIG_FILE})  # the tool's settings, not the project's
 
 _ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", INDEX_DIR})
 _LOCKFILES = frozenset(
@@ -161,7 +163,7 @@ def candidate_paths(root: Path, settings: IndexSettings) -> list[str]:
     if excludes:
         spec = pathspec.PathSpec.from_lines("gitwildmatch", excludes)
         candidates = [path for path in candidates if not spec.match_file(path)]
-    paths = set(candidates) | set(_forced(root, settings.include))
+    paths = (set(candidates) | set(_forced(root, settings.include))) - _OWN_FILES
     return sorted(p for p in paths if not set(PurePosixPath(p).parts) & _ALWAYS_SKIPPED_DIRS)
 
 

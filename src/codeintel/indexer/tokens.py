@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 ENCODINGS = ("cl100k_base", "o200k_base")
 DEFAULT_ENCODING = "cl100k_base"
 
-# Model-name prefixes to encodings; the longest matching prefix wins.
+# Model-name prefixes to the encodings those models use (OpenAI's published tokenizers); the
+# longest matching prefix wins. Other vendors' tokenizers (Claude, Gemini, Llama) are not
+# available offline, so their names are not here: counting them with one of these would
+# be a guess.
 MODEL_ENCODINGS: dict[str, str] = {
     "gpt-4o": "o200k_base",
     "gpt-4.1": "o200k_base",
@@ -29,7 +32,6 @@ MODEL_ENCODINGS: dict[str, str] = {
     "gpt-4": "cl100k_base",
     "gpt-3.5": "cl100k_base",
     "text-embedding-3": "cl100k_base",
-    "claude": "cl100k_base",
 }
 
 # Chat framing per message (role markers and separators), as OpenAI documents it for
@@ -38,14 +40,25 @@ TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
 
 
-def knows_model(model: str) -> bool:
-    return any(model.lower().startswith(prefix) for prefix in MODEL_ENCODINGS)
-
-
-def encoding_for_model(model: str) -> str:
-    """The encoding a model name uses, by longest known prefix; cl100k_base otherwise."""
-    matches = [prefix for prefix in MODEL_ENCODINGS if model.lower().startswith(prefix)]
-    return MODEL_ENCODINGS[max(matches, key=len)] if matches else DEFAULT_ENCODING
+def encoding_for(llm: str | None = None, encoding: str | None = None) -> str:
+    """The encoding to count with: ``encoding`` itself, or the one LLM ``llm`` uses (by
+    longest known name prefix), or the default. An unknown LLM is refused, never guessed."""
+    if llm and encoding:
+        raise ConfigError("--llm and --encoding are alternatives; pass one of them")
+    if encoding:
+        if encoding not in ENCODINGS:
+            raise ConfigError(f"unknown encoding {encoding!r}; allowed: {', '.join(ENCODINGS)}")
+        return encoding
+    if not llm:
+        return DEFAULT_ENCODING
+    matches = [prefix for prefix in MODEL_ENCODINGS if llm.lower().startswith(prefix)]
+    if not matches:
+        known = ", ".join(f"{prefix}*" for prefix in MODEL_ENCODINGS)
+        raise ConfigError(
+            f"no tokenizer known for LLM {llm!r} (known: {known}); "
+            f"count with --encoding {' or '.join(ENCODINGS)} instead"
+        )
+    return MODEL_ENCODINGS[max(matches, key=len)]
 
 
 @functools.lru_cache(maxsize=4)

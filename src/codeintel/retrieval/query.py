@@ -14,6 +14,7 @@ import keyword
 import re
 from dataclasses import dataclass, field
 
+from codeintel.errors import EmptyQuestion
 from codeintel.indexer.languages import LANGUAGES
 from codeintel.indexer.terms import expand_terms
 
@@ -130,6 +131,12 @@ def _first_positions(text: str) -> dict[str, int]:
     for match in _WORD.finditer(text):
         first.setdefault(match.group(), match.start())
     return first
+
+
+def require_question(text: str) -> None:
+    """Refuse an empty (or all-blank) question before anything is loaded for it."""
+    if not text.strip():
+        raise EmptyQuestion("the question is empty; say what to look for")
 
 
 def parse_query(text: str) -> ParsedQuery:

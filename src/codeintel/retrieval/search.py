@@ -7,7 +7,9 @@ import fnmatch
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from codeintel.errors import ConfigError
 from codeintel.indexer.embedder import Embedder
+from codeintel.indexer.languages import LANGUAGES
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.sql import sql_in, sql_string
@@ -16,7 +18,7 @@ from codeintel.retrieval.fusion import Fused, best_first, by_file_rank, reciproc
 from codeintel.retrieval.graph import SymbolGraph
 from codeintel.retrieval.lexical import LexicalSignals
 from codeintel.retrieval.priors import file_prior
-from codeintel.retrieval.query import ParsedQuery, parse_query
+from codeintel.retrieval.query import ParsedQuery, parse_query, require_question
 from codeintel.retrieval.settings import RetrievalSettings
 from codeintel.retrieval.vector import VectorSignal
 
@@ -66,11 +68,32 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class Filters:
+    """Which chunks a search may return: a language (any case), a path glob, a folder."""
+
     language: str | None = None
     path_glob: str | None = None
+    folder: str = ""  # a folder of the repository, posix, relative to its root
+
+    def __post_init__(self) -> None:
+        if self.language is None:
+            return
+        language = self.language.lower()
+        known = [spec.name for spec in LANGUAGES]
+        if language not in known:
+            raise ConfigError(
+                f"unknown language {self.language!r}; known: {', '.join(sorted(known))}"
+            )
+        object.__setattr__(self, "language", language)
+
+    @property
+    def restricts_paths(self) -> bool:
+        return bool(self.path_glob or self.folder.strip("/."))
 
     def allows(self, path: str, language: str) -> bool:
         if self.language and language != self.language:
+            return False
+        folder = self.folder.strip("/.")
+        if folder and not path.startswith(folder + "/"):
             return False
         return not self.path_glob or fnmatch.fnmatchcase(path, self.path_glob)
 
@@ -108,6 +131,15 @@ class Searcher:
         self._ids: tuple[dict[str, str], dict[str, int]] | None = None
         self._priors: dict[str, float] = {}
 
+    def available_signals(self) -> list[str]:
+        """The signals this searcher runs: weighted above 0, the vector ones only with an
+        embedder."""
+        return [
+            signal
+            for signal, weight in self.settings.weights().items()
+            if weight > 0 and (self.embedder is not None or signal not in _VECTOR_SIGNALS)
+        ]
+
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None
     ) -> list[SearchResult]:
@@ -121,6 +153,7 @@ class Searcher:
         for diagnostics and weight tuning). The ``file`` list orders the other signals' fused
         hits by file; the ``graph`` list is seeded by the fused top hits of all the others;
         the ``focus`` list is drawn from the fused ranking of everything before it."""
+        require_question(query)
         filters = filters or Filters()
         parsed = parse_query(query)
         query_vector, emphasis_vector = self._embed(parsed)
@@ -241,12 +274,12 @@ class Searcher:
         if filters.language:
             clauses.append(f"language = {sql_string(filters.language)}")
         allowed = self._allowed_paths(filters)
-        if filters.path_glob and allowed is not None:
+        if filters.restricts_paths and allowed is not None:
             clauses.append(sql_in("path", sorted(allowed)))
         return " AND ".join(clauses) or None
 
     def _allowed_paths(self, filters: Filters) -> set[str] | None:
-        if not filters.language and not filters.path_glob:
+        if not filters.language and not filters.restricts_paths:
             return None
         return {p for p, lang in self.languages.items() if filters.allows(p, lang)}
 
