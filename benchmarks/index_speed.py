@@ -41,7 +41,7 @@ from codeintel.indexer.embed_text import embedding_text
 from codeintel.indexer.embedder import Embedder, load_embedder
 from codeintel.indexer.pipeline import BuildReport
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.settings import EmbedSettings, IndexSettings
 
 MB = 1_000_000
 TARGET_LEXICAL_MB_S = 5.0

@@ -49,7 +49,7 @@ _MODULE_LEVEL = re.compile(r"(code|lines|section)@\d+")
 
 def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) -> Any:
     from codeintel.retrieval.search import Searcher
-    from codeintel.retrieval.settings import RetrievalSettings
+    from codeintel.settings import RetrievalSettings
 
     # every fusion weight, so a signal added later cannot leak into the single-signal modes
     zero = {f"weight_{signal}": 0.0 for signal in RetrievalSettings().weights()}

@@ -40,9 +40,8 @@ from typing import Any
 
 from codeintel.indexer.embedder import load_embedder
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.retrieval.search import Searcher
-from codeintel.retrieval.settings import RetrievalSettings
+from codeintel.settings import EmbedSettings, IndexSettings, RetrievalSettings
 
 TARGET_P50_MS = 50.0
 TARGET_P95_MS = 150.0

@@ -412,7 +412,7 @@ def model_slug(model: str) -> str:
 
 def load_model(model: str) -> Embedder:
     from codeintel.indexer.embedder import load_embedder
-    from codeintel.indexer.settings import EmbedSettings
+    from codeintel.settings import EmbedSettings
 
     return load_embedder(EmbedSettings(model=model))
 
@@ -421,7 +421,7 @@ def build_index(root: Path, model: str, embedder: Embedder) -> tuple[Repository,
     """The repository's index brought up to date (incremental), and the build's summary."""
     from codeintel.errors import IndexMismatch
     from codeintel.indexer.repository import Repository
-    from codeintel.indexer.settings import EmbedSettings, IndexSettings
+    from codeintel.settings import EmbedSettings, IndexSettings
 
     repo = Repository(root, IndexSettings(), EmbedSettings(model=model))
     try:

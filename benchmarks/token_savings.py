@@ -139,7 +139,7 @@ def evaluator(embedder: Embedder, n_candidates: int, counter: TokenCounter) -> s
     def evaluate(inst: sb.Instance, gold: sb.Gold, repo: Repository, root: Path) -> dict[str, Any]:
         from codeintel.agent.candidates import candidates_for
         from codeintel.retrieval.search import Searcher
-        from codeintel.retrieval.settings import RetrievalSettings
+        from codeintel.settings import RetrievalSettings
 
         searcher = Searcher(repo, RetrievalSettings(k=n_candidates), embedder=embedder)
         candidates = candidates_for(searcher, inst.problem_statement, n_candidates)
@@ -291,11 +291,11 @@ def _topk(
 def _ratio_greedy(
     candidates: list[Candidate], budget: int, counter: TokenCounter, gold: sb.Gold
 ) -> dict[str, Any]:
-    from codeintel.agent.context import PackSettings
     from codeintel.agent.packer import Option, ratio_greedy
     from codeintel.agent.render import cost
+    from codeintel.settings import ContextSettings
 
-    utility = PackSettings().utility
+    utility = ContextSettings().utility
     groups = _pieces(candidates, ("full", "skeleton", "signature"))
     options = [
         [Option(cost(p, counter), p.score * utility(p.view)) for p in group] for group in groups

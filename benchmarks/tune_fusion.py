@@ -41,7 +41,7 @@ from codeintel.retrieval.fusion import (  # noqa: E402
     reciprocal_rank_fusion,
 )
 from codeintel.retrieval.priors import file_prior  # noqa: E402
-from codeintel.retrieval.settings import RetrievalSettings  # noqa: E402
+from codeintel.settings import RetrievalSettings  # noqa: E402
 
 DEPTH = 100
 METRICS = ("file@1", "file@3", "file@5", "func@5", "func@10", "mrr")

@@ -20,11 +20,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codeintel.agent.cli import main
+from codeintel.cli.main import main
 from codeintel.errors import IndexMismatch
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.indexer.snapshot import Snapshot
+from codeintel.settings import EmbedSettings, IndexSettings
 from tests.conftest import git_init, write_files
 
 MODEL = "hashing:64"
@@ -294,7 +294,7 @@ def test_deleted_files_disappear(tmp_path: Path) -> None:
     assert report.deleted == 3
     assert {row["path"] for row in table_rows(repo.uri, "files")} == {"cmd/main.go", "README.md"}
     assert {row["path"] for row in table_rows(repo.uri, "chunks")} == {"cmd/main.go", "README.md"}
-    assert repo.status()["files"] == 2
+    assert repo.status().files == 2
 
 
 def test_no_embed_then_build_fills_every_vector(tmp_path: Path) -> None:
@@ -302,7 +302,7 @@ def test_no_embed_then_build_fills_every_vector(tmp_path: Path) -> None:
     repo = repository(tmp_path)
     lexical = repo.build(embed=False)
     assert lexical.pending == lexical.chunks > 0 and lexical.embedded == 0
-    assert repo.status()["pending"] == lexical.chunks
+    assert repo.status().pending == lexical.chunks
     full = repo.build()
     assert (full.changed, full.pending, full.embedded) == (0, 0, lexical.chunks)
     assert_same_index(repo.uri, fresh_build(tmp_path, tmp_path.parent / "reference"))
@@ -367,7 +367,7 @@ def test_other_embedder_or_encoding_needs_rebuild(tmp_path: Path) -> None:
     report = repository(tmp_path, "hashing:32").build(rebuild=True)
     assert report.pending == 0 and report.chunks > 0
     status = repository(tmp_path, "hashing:32").status()
-    assert (status["embedder"], status["dim"]) == ("hashing:32", 32)
+    assert (status.embedder, status.dim) == ("hashing:32", 32)
     rows = table_rows(repository(tmp_path).uri, "chunks")
     assert {len(row["vector"]) for row in rows} == {32}
 
@@ -379,7 +379,7 @@ def test_default_minilm_model_offline_and_shared_cache(
     import hashlib
 
     from codeintel.indexer.model_source import MINILM_SHA256, packaged_minilm_path
-    from codeintel.indexer.settings import DEFAULT_MODEL
+    from codeintel.settings import DEFAULT_MODEL
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     weights = packaged_minilm_path() / "model.safetensors"

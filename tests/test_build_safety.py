@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codeintel.agent.cli import main
+from codeintel.cli.main import main
 from codeintel.errors import IndexLocked
 from codeintel.indexer import store
 from codeintel.indexer.embed_cache import EmbeddingCache
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.indexer.store import table_names
+from codeintel.settings import EmbedSettings, IndexSettings
 from tests.test_build import MODEL, assert_same_index, check_consistent, fresh_build, table_rows
 
 DRIVER = """
@@ -34,7 +34,7 @@ import json, sys, time
 from pathlib import Path
 from codeintel.indexer import pipeline
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.settings import EmbedSettings, IndexSettings
 
 root, batch_rows, workers, hold_phase, hold = sys.argv[1:6]
 slow = False  # in the phase named by sys.argv[8], every step takes 50 ms
@@ -165,7 +165,7 @@ def readable(repo: Repository) -> None:
     """After a kill the index is either absent or whole: status works, ids are unique."""
     if (repo.index_dir / "db" / "meta.lance").exists():
         status = repo.status()
-        assert status["chunks"] == status["embedded"] + status["pending"]
+        assert status.chunks == status.embedded + status.pending
         check_consistent(repo.uri, allow_unfinished=True)
 
 
@@ -183,7 +183,7 @@ def test_killed_builds_are_completed_by_the_next(tmp_path: Path) -> None:
     lexical.wait_for(advances_in("chunking", 60))
     lexical.kill()
     readable(repo)
-    assert 0 < repo.status()["chunks"] < 800
+    assert 0 < repo.status().chunks < 800
 
     # Vectors are committed a few fragments at a time (608 rows, then 192, here), progress
     # told every 16 chunks (the batch size): 40 steps are past the first commit.
@@ -191,7 +191,7 @@ def test_killed_builds_are_completed_by_the_next(tmp_path: Path) -> None:
     embedding.wait_for(advances_in("embedding", 40))
     embedding.kill()
     readable(repo)
-    assert 0 < repo.status()["embedded"] < 800
+    assert 0 < repo.status().embedded < 800
 
     report = repo.build()
     assert report.pending == 0 and report.chunks == 800
@@ -256,7 +256,7 @@ def test_chunks_written_before_their_files_row_are_not_orphaned(tmp_path: Path) 
     repo.build()
     # The state such a build leaves: chunks committed, the file claimed but not recorded.
     repo.open_store().claim_files(["pkg3/mod_3.py"])
-    assert repo.status()["chunks"] == 8
+    assert repo.status().chunks == 8
     (root / "pkg3" / "mod_3.py").unlink()
     report = repo.build()
     assert report.deleted == 1 and report.files == 3
@@ -280,7 +280,7 @@ def test_second_writer_waits_or_fails_at_once(tmp_path: Path) -> None:
     assert "\n" not in message and f"pid {first.process.pid}" in message
 
     status = repo.status()  # readers never wait for the writer
-    assert status["files"] in (before.files, 40) and status["chunks"] >= before.chunks
+    assert status.files in (before.files, 40) and status.chunks >= before.chunks
     check_consistent(repo.uri)
 
     second = Build(root)

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from codeintel.agent.candidates import _parts_lifted, candidates_for
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.retrieval.search import Searcher, SearchResult
-from codeintel.retrieval.settings import RetrievalSettings
+from codeintel.settings import EmbedSettings, IndexSettings, RetrievalSettings
 from tests.conftest import write_files
 
 INVOICE = '''"""Money owed by customers."""

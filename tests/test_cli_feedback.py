@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from codeintel.agent.cli import main
+from codeintel.cli.main import main
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.settings import EmbedSettings, IndexSettings
 from tests.conftest import write_files
 
 TREE = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from codeintel.agent.cli import main
+from codeintel.cli.main import main
 from tests.conftest import write_files
 
 SAMPLE = {

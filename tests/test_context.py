@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from codeintel.agent.context import (
     Candidate,
+    Context,
     ContextItem,
-    ContextResult,
-    PackSettings,
     _fit,
     _Item,
     _View,
@@ -24,6 +23,7 @@ from codeintel.agent.render import chunk_piece, ends_first, render
 from codeintel.errors import ConfigError
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.tokens import TokenCounter
+from codeintel.settings import ContextSettings
 
 COUNTER = TokenCounter("cl100k_base")
 CODE_LINES = [
@@ -97,7 +97,7 @@ def covers(outer: ContextItem, inner: ContextItem) -> bool:
     )
 
 
-def check_invariants(result: ContextResult, budget: int) -> None:
+def check_invariants(result: Context, budget: int) -> None:
     assert result.tokens == COUNTER.count(result.text) <= budget
     assert sum(item.tokens for item in result.items) == result.tokens
     for i, first in enumerate(result.items):
@@ -116,7 +116,7 @@ def check_invariants(result: ContextResult, budget: int) -> None:
 def test_the_rendered_text_never_exceeds_the_budget(
     candidates: list[Candidate], budget: int, numbered: bool
 ) -> None:
-    result = build_context(candidates, budget, COUNTER, PackSettings(line_numbers=numbered))
+    result = build_context(candidates, budget, COUNTER, ContextSettings(line_numbers=numbered))
     check_invariants(result, budget)
 
 
@@ -255,6 +255,6 @@ def test_underpriced_views_are_tightened_until_the_text_fits() -> None:
         chunk_piece(chunk("a.py", 10 * i + 1, body(f"f{i}", 3)), "full", 1.0) for i in range(6)
     ]
     items = [_Item("", (_View(piece, Option(1, 1.0)),)) for piece in pieces]
-    views = _fit(items, 100, COUNTER, PackSettings())
+    views = _fit(items, 100, COUNTER, ContextSettings())
     assert 0 < len(views) < len(pieces)
     assert COUNTER.count(render([view.piece for view in views]).text) <= 100

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codeintel.agent.cli import main
+from codeintel.cli.main import main
 from codeintel.indexer.tokens import TokenCounter
 from tests.conftest import write_files
 

@@ -16,7 +16,7 @@ import pytest
 from codeintel.indexer.discover import candidate_paths
 from codeintel.indexer.pipeline import BuildReport
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
+from codeintel.settings import EmbedSettings, IndexSettings
 from tests.conftest import git_init, write_files
 
 GOOD = {
@@ -275,8 +275,8 @@ def test_generated_markers_count_only_in_comments(tmp_path: Path) -> None:
     )
     repo = Repository(tmp_path, IndexSettings(), EmbedSettings(model="hashing:8"))
     plan = repo.dry_run()
-    assert plan["index"] == ["lint/markers.py"]
-    assert {item["path"]: item["reason"] for item in plan["skipped"]} == {
+    assert plan.index == ["lint/markers.py"]
+    assert {item.path: item.reason for item in plan.skipped} == {
         "gen/api_pb2.py": "generated",
         "gen/schema.ts": "generated",
     }

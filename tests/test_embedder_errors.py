@@ -25,11 +25,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from codeintel.agent.cli import main
+from codeintel.cli.main import main
 from codeintel.errors import ConfigError, ModelUnavailable
 from codeintel.indexer.embedder import embedder_identity, load_embedder
 from codeintel.indexer.model_source import packaged_minilm_path, resolve_device
-from codeintel.indexer.settings import EmbedSettings
+from codeintel.settings import EmbedSettings
 from tests.conftest import write_files
 
 HUB_VARS = ("SENTENCE_TRANSFORMERS_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")
@@ -87,7 +87,7 @@ def cli(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.Com
     )
 
 
-_MAIN = "from codeintel.agent.cli import main; main()"
+_MAIN = "from codeintel.cli.main import main; main()"
 
 
 def user_env(**extra: str) -> dict[str, str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codeintel.agent.cli import main
+from codeintel.cli.main import main
 from codeintel.indexer.embedder import model_id
-from codeintel.indexer.settings import EmbedSettings
+from codeintel.settings import EmbedSettings
 from tests.conftest import write_files
 
 

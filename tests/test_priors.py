@@ -6,7 +6,7 @@ import pytest
 
 from codeintel.retrieval.priors import file_prior, is_docs_path, is_test_path, is_vendored_path
 from codeintel.retrieval.query import parse_query
-from codeintel.retrieval.settings import RetrievalSettings
+from codeintel.settings import RetrievalSettings
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,10 @@ from codeintel.agent.candidates import candidates_for
 from codeintel.indexer.embedder import Embedder, load_embedder
 from codeintel.indexer.lock import writer_lock
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.retrieval.query import parse_query
 from codeintel.retrieval.search import Filters, Searcher, SearchResult
-from codeintel.retrieval.settings import RetrievalSettings
 from codeintel.retrieval.vector import VectorSignal
+from codeintel.settings import EmbedSettings, IndexSettings, RetrievalSettings
 from tests.conftest import write_files
 
 HASHING = "hashing:256"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codeintel.agent.cli import main
-from codeintel.agent.settings import load_settings
+from codeintel.cli.main import main
 from codeintel.errors import ConfigError
+from codeintel.settings import load_settings
 from tests.conftest import write_files
 
 TOML = """
@@ -128,7 +128,7 @@ def test_cli_honours_precedence_and_reports_bad_settings(
 
 
 def test_fusion_weights_are_every_weight_field() -> None:
-    from codeintel.retrieval.settings import RetrievalSettings
+    from codeintel.settings import RetrievalSettings
 
     weights = RetrievalSettings(weight_graph=0.25).weights()
     assert weights["graph"] == 0.25 and weights["bm25"] == 1.0

@@ -10,15 +10,18 @@ from typing import TypeVar
 from codeintel.agent.context import Candidate
 from codeintel.indexer.models import Chunk
 from codeintel.retrieval.search import SPLIT_PART_SHARE, Searcher, SearchResult, split_key
+from codeintel.settings import ContextSettings
 
-COMPANION_FILES = 3  # top files whose every chunk is offered
 _BELOW_RETRIEVED = 0.9  # a companion's score, as a share of the lowest retrieved score
 _Key = TypeVar("_Key")
 _HEAD_SHARE = 0.5  # a top file's head's least score, as a share of the file's best score
 
 
 def candidates_for(
-    searcher: Searcher, query: str, limit: int, companion_files: int = COMPANION_FILES
+    searcher: Searcher,
+    query: str,
+    limit: int,
+    companion_files: int = ContextSettings().companion_files,
 ) -> list[Candidate]:
     """The ``limit`` best chunks for ``query``, the sibling parts of any split function
     among them, and every other chunk of the ``companion_files`` best files.

@@ -23,7 +23,7 @@ approximation that keeps each solve a plain multiple-choice knapsack.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from codeintel.agent.packer import Option, SolverSettings, solve
@@ -31,6 +31,8 @@ from codeintel.agent.render import ItemKind, Piece, Rendering, chunk_piece, cost
 from codeintel.errors import ConfigError
 from codeintel.indexer.models import VIEWS, Chunk, ViewName
 from codeintel.indexer.tokens import TokenCounter
+from codeintel.retrieval.search import IndexCoverage
+from codeintel.settings import ContextSettings
 
 
 @dataclass(frozen=True)
@@ -39,31 +41,6 @@ class Candidate:
 
     chunk: Chunk
     score: float
-
-
-@dataclass(frozen=True)
-class PackSettings:
-    """How views are valued and shown, and how hard the packer tries.
-
-    An item's value is its view's utility times its relevance: its score over the best
-    candidate's, raised to ``relevance_power``. Fused retrieval scores are flat (rank 1 and
-    rank 30 differ by a factor of ~2), so without the power the knapsack buys skeletons of
-    many middling chunks instead of the full text of the few that matter.
-
-    ``tighten_rounds`` bounds the re-solves when the rendered text overshoots the budget;
-    after them the least valuable item per token is dropped until the text fits.
-    """
-
-    full: float = 1.0
-    skeleton: float = 0.45
-    signature: float = 0.15
-    relevance_power: float = 2.0
-    line_numbers: bool = False
-    tighten_rounds: int = 6
-    solver: SolverSettings = field(default_factory=SolverSettings)
-
-    def utility(self, view: ViewName) -> float:
-        return {"full": self.full, "skeleton": self.skeleton, "signature": self.signature}[view]
 
 
 @dataclass(frozen=True)
@@ -88,14 +65,19 @@ class ContextItem:
 
 
 @dataclass(frozen=True)
-class ContextResult:
-    """The packed context; ``tokens`` is the exact count of ``text`` and <= ``budget``."""
+class Context:
+    """The packed context; ``tokens`` is the exact count of ``text`` and <= ``budget``.
+
+    ``retrieved`` (the candidates it was chosen from) and ``index`` (what retrieval could
+    draw on) are for the caller; they are not part of the ``--json`` contract."""
 
     budget: int
     tokens: int
     encoding: str
     items: tuple[ContextItem, ...]
     text: str
+    retrieved: int = 0
+    index: IndexCoverage | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``context --json`` shape of the CLI contract."""
@@ -129,23 +111,23 @@ def build_context(
     candidates: Sequence[Candidate],
     budget: int,
     counter: TokenCounter,
-    settings: PackSettings | None = None,
-) -> ContextResult:
+    settings: ContextSettings | None = None,
+) -> Context:
     """Packs the most valuable views of ``candidates`` into at most ``budget`` tokens."""
     if budget < 0:
         raise ConfigError(f"the token budget cannot be negative (got {budget}); pass 0 or more")
-    settings = settings or PackSettings()
+    settings = settings or ContextSettings()
     views = _fit(_items(candidates, counter, settings), budget, counter, settings)
     rendering = render([view.piece for view in views])
     return _result(rendering, [view.piece for view in views], budget, counter)
 
 
 def solver_groups(
-    candidates: Sequence[Candidate], counter: TokenCounter, settings: PackSettings | None = None
+    candidates: Sequence[Candidate], counter: TokenCounter, settings: ContextSettings | None = None
 ) -> list[list[Option]]:
     """The knapsack groups ``build_context`` solves first: the view options of each unique
     candidate (for benchmarks and for comparing solvers on real items)."""
-    return _groups(_items(candidates, counter, settings or PackSettings()))
+    return _groups(_items(candidates, counter, settings or ContextSettings()))
 
 
 def _groups(items: Sequence[_Item]) -> list[list[Option]]:
@@ -153,7 +135,7 @@ def _groups(items: Sequence[_Item]) -> list[list[Option]]:
 
 
 def _items(
-    candidates: Sequence[Candidate], counter: TokenCounter, settings: PackSettings
+    candidates: Sequence[Candidate], counter: TokenCounter, settings: ContextSettings
 ) -> list[_Item]:
     offered: set[tuple[str, str]] = set()  # (path, body) of skeletons/signatures already offered
     unique = _unique(candidates)
@@ -181,7 +163,7 @@ def _item(
     candidate: Candidate,
     relevance: float,
     counter: TokenCounter,
-    settings: PackSettings,
+    settings: ContextSettings,
     offered: set[tuple[str, str]],
 ) -> _Item:
     """The candidate's non-empty views, each once: a view repeating the text of a more useful
@@ -201,7 +183,7 @@ def _item(
 
 
 def _fit(
-    items: list[_Item], budget: int, counter: TokenCounter, settings: PackSettings
+    items: list[_Item], budget: int, counter: TokenCounter, settings: ContextSettings
 ) -> list[_View]:
     """The chosen views, whose rendering counts at most ``budget`` tokens.
 
@@ -213,7 +195,8 @@ def _fit(
     views: list[_View] = []
     discounted: set[tuple[int, int]] = set()
     for _ in range(settings.tighten_rounds):
-        items, views = _choose(items, capacity, settings.solver, discounted)
+        solver = SolverSettings(settings.max_dp_cells, settings.solver_rounds)
+        items, views = _choose(items, capacity, solver, discounted)
         tokens = _count(views, counter)
         if tokens <= budget:
             return views
@@ -326,7 +309,7 @@ def _discounted(item: _Item, skeleton: Piece) -> _Item:
 
 def _result(
     rendering: Rendering, pieces: Sequence[Piece], budget: int, counter: TokenCounter
-) -> ContextResult:
+) -> Context:
     """The result, items in layout order; their shares add up to the text's exact count."""
     tokens = counter.count(rendering.text)
     shares = [counter.count(rendering.segments[i]) for i in rendering.order]
@@ -335,4 +318,4 @@ def _result(
     items = tuple(
         ContextItem.of(pieces[i], share) for i, share in zip(rendering.order, shares, strict=True)
     )
-    return ContextResult(budget, tokens, counter.encoding_name, items, rendering.text)
+    return Context(budget, tokens, counter.encoding_name, items, rendering.text)

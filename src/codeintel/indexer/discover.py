@@ -23,11 +23,10 @@ import pathspec
 
 from codeintel.indexer.languages import language_for
 from codeintel.indexer.models import FileRecord, Skipped
-from codeintel.indexer.settings import IndexSettings
+from codeintel.settings import CONFIG_FILE, IndexSettings
 
 INDEX_DIR = ".codeintel"
 IGNORE_FILE = ".codeintelignore"
-CONFIG_FILE = "codeintel.toml"
 _OWN_FILES = frozenset({IGNORE_FILE, CONFIG_FILE})  # the tool's settings, not the project's
 
 _ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", INDEX_DIR})

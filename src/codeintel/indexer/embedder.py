@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -27,8 +28,8 @@ from codeintel.indexer.model_source import (
     load_model,
     packaged_minilm_path,
 )
-from codeintel.indexer.settings import DEFAULT_MODEL, EmbedSettings
 from codeintel.indexer.terms import identifier_words
+from codeintel.settings import DEFAULT_MODEL, EmbedSettings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -89,8 +90,35 @@ class HashingEmbedder:
         return (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
+class LazyEmbedder:
+    """An ``Embedder`` whose model is loaded on its first ``embed`` call, once, however many
+    threads ask; ``on_load`` hears about a load that takes time (a neural model)."""
+
+    def __init__(
+        self, settings: EmbedSettings, on_load: Callable[[str], None] | None = None
+    ) -> None:
+        self.settings = settings
+        self.model_id, self.dim = embedder_identity(settings)
+        self._on_load = on_load
+        self._lock = threading.Lock()
+        self._loaded: Embedder | None = None
+
+    def embed(self, texts: list[str]) -> Vectors:
+        with self._lock:
+            if self._loaded is None:
+                if self._on_load is not None and not is_model_free(self.settings):
+                    self._on_load(f"loading the embedding model {self.settings.model}")
+                self._loaded = load_embedder(self.settings)
+        return self._loaded.embed(texts)
+
+
+def is_model_free(settings: EmbedSettings) -> bool:
+    """Whether the embedder needs no model file (``hashing:N``: nothing slow to load)."""
+    return settings.model.startswith("hashing:")
+
+
 def load_embedder(settings: EmbedSettings) -> Embedder:
-    if settings.model.startswith("hashing:"):
+    if is_model_free(settings):
         size = settings.model.split(":", 1)[1]
         if not size.isdigit() or not 8 <= int(size) <= 4096:
             raise ConfigError(f"embed.model {settings.model!r}: use hashing:N with 8 <= N <= 4096")
@@ -103,7 +131,7 @@ def embedder_identity(settings: EmbedSettings) -> tuple[str, int]:
 
     That is the packaged default, a local folder, or a hub model already in the Hugging Face
     cache; any other model is loaded, through the same checks as ``load_embedder``."""
-    if settings.model.startswith("hashing:"):
+    if is_model_free(settings):
         embedder = load_embedder(settings)
         return embedder.model_id, embedder.dim
     read: Callable[[str], Path | None] | None = None

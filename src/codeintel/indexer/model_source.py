@@ -21,7 +21,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from codeintel.errors import CodeintelError, ConfigError, ModelUnavailable
-from codeintel.indexer.settings import DEFAULT_MODEL
+from codeintel.settings import DEFAULT_MODEL
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 

@@ -1,10 +1,11 @@
-"""The records the indexer produces: files, chunks and what was skipped."""
+"""The records the indexer produces: files, chunks, what was skipped, and the index's
+status and build plan as the API returns them."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 ViewName = Literal["full", "skeleton", "signature"]
 VIEWS: tuple[ViewName, ...] = ("full", "skeleton", "signature")
@@ -64,3 +65,38 @@ class Chunk:
 
     def view_text(self, view: ViewName) -> str:
         return {"full": self.text, "skeleton": self.skeleton, "signature": self.signature}[view]
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What an index holds (``index status --json``)."""
+
+    root: str
+    uri: str
+    files: int
+    chunks: int
+    embedded: int  # chunks with a vector
+    pending: int  # chunks still without one
+    languages: dict[str, int]  # chunks per language, most first
+    embedder: str
+    dim: int
+    encoding: str
+    schema_version: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a build would do now (``index build --dry-run --json``)."""
+
+    index: list[str]  # files it would (re-)chunk
+    bytes: int
+    languages: dict[str, int]
+    unchanged: int
+    delete: list[str]
+    skipped: list[Skipped]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -28,8 +28,8 @@ from codeintel.indexer.embed_text import embedding_text
 from codeintel.indexer.embedder import Embedder
 from codeintel.indexer.models import FileRecord, Skipped
 from codeintel.indexer.rows import Row, file_rows
-from codeintel.indexer.settings import IndexSettings
 from codeintel.indexer.store import Store
+from codeintel.settings import IndexSettings
 
 WRITE_BATCH_ROWS = 8192  # chunk rows per commit: few versions, bounded memory
 _WORKER_BATCH_FILES = 48
@@ -219,7 +219,7 @@ class Builder:
         report.invalid_utf8 = plan.invalid_utf8
         report.bytes_indexed = sum(record.size for record, _ in plan.changed)
         records = {record.path: record for record, _ in plan.changed}
-        limits = self.settings.chunk_limits()
+        limits = ChunkLimits.of(self.settings)
         self.progress.phase("chunking", len(plan.changed))
         chunk_rows: list[Row] = []
         file_rows_: list[dict[str, Any]] = []

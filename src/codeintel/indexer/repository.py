@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from codeintel.errors import ConfigError, NotIndexed
 from codeintel.indexer.discover import INDEX_DIR
 from codeintel.indexer.embed_cache import EmbeddingCache, default_cache_dir
-from codeintel.indexer.embedder import Embedder, embedder_identity, load_embedder
+from codeintel.indexer.embedder import Embedder, LazyEmbedder, embedder_identity
 from codeintel.indexer.lock import writer_lock
+from codeintel.indexer.models import DryRun, IndexStatus
 from codeintel.indexer.pipeline import (
     Builder,
     BuildReport,
@@ -19,9 +19,9 @@ from codeintel.indexer.pipeline import (
     SilentProgress,
     plan_changes,
 )
-from codeintel.indexer.settings import EmbedSettings, IndexSettings
 from codeintel.indexer.snapshot import Snapshot
 from codeintel.indexer.store import IndexMeta, Store
+from codeintel.settings import EmbedSettings, IndexSettings
 
 
 def find_root(start: Path) -> Path | None:
@@ -105,8 +105,7 @@ class Repository:
                 pending = store.count("vector IS NULL") if embed else 0
                 if pending:
                     if embedder is None:
-                        progress.note(f"loading the embedding model {self.embed_settings.model}")
-                        embedder = load_embedder(self.embed_settings)
+                        embedder = LazyEmbedder(self.embed_settings, progress.note)
                     builder.embed_pending(embedder, self.embed_settings.batch_size, pending)
                     store.refresh_indexes()
                 store.refresh_vector_index(self.index_settings.vector_index_min_rows)
@@ -119,27 +118,27 @@ class Repository:
                 cache.close()
             report = builder.report
             report.seconds = time.perf_counter() - started
-            summary = self.snapshot(check=False).status()
-            report.files, report.chunks = summary["files"], summary["chunks"]
-            report.pending, report.languages = summary["pending"], summary["languages"]
+            summary = self.status()
+            report.files, report.chunks = summary.files, summary.chunks
+            report.pending, report.languages = summary.pending, summary.languages
             return report
 
-    def dry_run(self) -> dict[str, Any]:
+    def dry_run(self) -> DryRun:
         """What a build would do now, without writing, locking or loading a model."""
         try:
             known = self.snapshot(check=False).file_states()
         except NotIndexed:
             known = {}
         plan = plan_changes(self.root, self.index_settings, known)
-        return {
-            "index": [record.path for record, _ in plan.changed],
-            "bytes": sum(record.size for record, _ in plan.changed),
-            "languages": dict(Counter(record.language for record, _ in plan.changed)),
-            "unchanged": plan.unchanged,
-            "delete": plan.deleted,
-            "skipped": [{"path": item.path, "reason": item.reason} for item in plan.skipped],
-        }
+        return DryRun(
+            index=[record.path for record, _ in plan.changed],
+            bytes=sum(record.size for record, _ in plan.changed),
+            languages=dict(Counter(record.language for record, _ in plan.changed)),
+            unchanged=plan.unchanged,
+            delete=plan.deleted,
+            skipped=plan.skipped,
+        )
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> IndexStatus:
         """What the index holds, read with lance alone (no lancedb or model import: fast)."""
-        return {"root": str(self.root), "uri": self.uri, **self.snapshot(check=False).status()}
+        return self.snapshot(check=False).status(str(self.root), self.uri)

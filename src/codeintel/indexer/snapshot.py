@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from codeintel.errors import IndexUnreadable, NotIndexed
+from codeintel.indexer.models import IndexStatus
 from codeintel.indexer.store import IndexMeta, file_states, table_names
 
 if TYPE_CHECKING:
@@ -56,18 +57,20 @@ class Snapshot:
     def file_states(self) -> dict[str, tuple[str, int, float]]:
         return file_states(self.files)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, root: str, uri: str) -> IndexStatus:
         total = self.chunks.count_rows()
         pending = self.chunks.count_rows(filter="vector IS NULL")
         languages = self.chunks.to_table(columns=["language"]).column("language").to_pylist()
-        return {
-            "files": self.files.count_rows(),
-            "chunks": total,
-            "embedded": total - pending,
-            "pending": pending,
-            "languages": dict(Counter(languages).most_common()),
-            "embedder": self.meta.embedder,
-            "dim": self.meta.dim,
-            "encoding": self.meta.encoding,
-            "schema_version": self.meta.schema_version,
-        }
+        return IndexStatus(
+            root=root,
+            uri=uri,
+            files=self.files.count_rows(),
+            chunks=total,
+            embedded=total - pending,
+            pending=pending,
+            languages=dict(Counter(languages).most_common()),
+            embedder=self.meta.embedder,
+            dim=self.meta.dim,
+            encoding=self.meta.encoding,
+            schema_version=self.meta.schema_version,
+        )

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from codeintel.errors import CodeintelError
-from codeintel.indexer.chunking import chunk_file
+from codeintel.indexer.chunking import ChunkLimits, chunk_file
 from codeintel.indexer.discover import read_file
 from codeintel.indexer.languages import language_for
 from codeintel.indexer.models import Chunk
@@ -89,4 +89,4 @@ class Remapper:
         if record is None or not isinstance(text, str):
             return []
         counter = TokenCounter(self.encoding)
-        return chunk_file(path, text, language_for(path), counter, settings.chunk_limits())
+        return chunk_file(path, text, language_for(path), counter, ChunkLimits.of(settings))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from codeintel.retrieval.settings import RetrievalSettings
+from codeintel.settings import RetrievalSettings
 
 PROSE_LANGUAGES = frozenset({"markdown", "rst", "text"})
 _TEST_FOLDERS = frozenset({"test", "tests", "testing", "__tests__", "spec"})

@@ -4,7 +4,7 @@ fused into one ranking where every result says which signals found it."""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from codeintel.errors import ConfigError
@@ -19,8 +19,8 @@ from codeintel.retrieval.graph import SymbolGraph
 from codeintel.retrieval.lexical import LexicalSignals
 from codeintel.retrieval.priors import file_prior
 from codeintel.retrieval.query import ParsedQuery, parse_query, require_question
-from codeintel.retrieval.settings import RetrievalSettings
 from codeintel.retrieval.vector import VectorSignal
+from codeintel.settings import RetrievalSettings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +63,30 @@ class SearchResult:
             "kind": c.kind,
             "score": round(self.score, 6),
             "signals": self.signals,
+        }
+
+
+@dataclass(frozen=True)
+class IndexCoverage:
+    """What a search could draw on: the index's chunks, how many have vectors, and the
+    signals that ran (no vector signals without vectors or with ``lexical``)."""
+
+    chunks: int
+    embedded: int
+    signals: list[str]
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """The ``search --json`` shape: the results, best first, and what found them."""
+
+    results: list[SearchResult]
+    index: IndexCoverage
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "results": [result.to_json() for result in self.results],
+            "index": asdict(self.index),
         }
 
 

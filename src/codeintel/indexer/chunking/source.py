@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from codeintel.settings import IndexSettings
+
 ELISION = "..."
 
 
@@ -18,6 +20,10 @@ class ChunkLimits:
 
     max_chars: int = 1200
     window_lines: int = 60
+
+    @classmethod
+    def of(cls, settings: IndexSettings) -> ChunkLimits:
+        return cls(settings.max_chunk_chars, settings.window_lines)
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""The command line: each command reads its options, makes one library call, renders it."""
+"""The command line: each command reads its options, makes one ``Workspace`` call, renders.
+
+It imports only the public API (``codeintel``), ``codeintel.errors`` and its own rendering,
+and it imports them inside the commands, so ``--help`` loads nothing heavy.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from codeintel.agent.progress import TerminalProgress
-from codeintel.agent.settings import load_settings
-from codeintel.errors import CodeintelError, NotIndexed
-from codeintel.indexer.repository import find_root
-from codeintel.indexer.tokens import ENCODINGS, encoding_for
+from codeintel.errors import CodeintelError
+
+if TYPE_CHECKING:
+    from codeintel import DryRun, IndexCoverage, Workspace
+
+_ENCODINGS = ("cl100k_base", "o200k_base")  # click needs the choices before any import
+_PREVIEW_CHARS = 100
 
 
 class _Group(click.Group):
@@ -32,6 +38,20 @@ class _Group(click.Group):
 
 def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _note(message: str) -> None:
+    click.echo(f"codeintel: {message}", err=True)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _workspace(path: Path, **overrides: Any) -> Workspace:
+    from codeintel import Workspace
+
+    return Workspace.open(path, notes=_note, **overrides)
 
 
 @click.group(cls=_Group)
@@ -60,7 +80,7 @@ _path_argument = click.argument(
 @index.command("build")
 @_path_argument
 @click.option("--no-embed", is_flag=True, help="Only the lexical index; vectors later.")
-@click.option("--rebuild", is_flag=True, help="Drop the index and build it from scratch.")
+@click.option("--rebuild", is_flag=True, help="Build from scratch, beside the live index.")
 @click.option("--dry-run", is_flag=True, help="List what would be indexed, change nothing.")
 @click.option("--model", default=None, help="Embedding model (sentence-transformers name or path).")
 @click.option("--device", default=None, help="cpu, cuda, mps or auto.")
@@ -76,18 +96,17 @@ def index_build(
 ) -> None:
     """Index PATH (default: the current folder), incrementally; inside an indexed
     repository, its index is updated."""
-    from codeintel.indexer.repository import Repository
+    from codeintel.cli.progress import TerminalProgress
 
-    root = find_root(path) or path.resolve()
-    if root != path.resolve():
-        _note(f"updating the index of {root}")
-    settings = load_settings(root, {("embed", "model"): model, ("embed", "device"): device})
-    repo = Repository(root, settings.index, settings.embed)
+    overrides = {"embed_model": model, "embed_device": device}
+    workspace = _workspace(path, **{k: v for k, v in overrides.items() if v is not None})
+    if workspace.folder:
+        _note(f"updating the index of {workspace.root}")
     if dry_run:
-        _show_dry_run(repo.dry_run(), as_json)
+        _show_dry_run(workspace.plan(), as_json)
         return
     with TerminalProgress() as progress:
-        report = repo.build(embed=not no_embed, rebuild=rebuild, progress=progress)
+        report = workspace.build(embed=not no_embed, rebuild=rebuild, progress=progress)
     if as_json:
         _emit_json(report.to_json())
         return
@@ -105,44 +124,27 @@ def index_build(
         reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.skipped.items()))
         click.echo(f"skipped: {reasons}")
     if report.invalid_utf8:
-        files = _plural(report.invalid_utf8, "file", "files")
         had = "had" if report.invalid_utf8 > 1 else "has"
-        click.echo(f"{files} {had} invalid UTF-8 (decoded with replacement characters)")
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count:,} {one if count == 1 else many}"
-
-
-def _note(message: str) -> None:
-    click.echo(f"codeintel: {message}", err=True)
-
-
-def _located(path: Path) -> tuple[Path, str]:
-    """The root of the indexed repository holding ``path``, and ``path`` relative to it."""
-    root = find_root(path)
-    if root is None:
-        raise NotIndexed(
-            f"no index in {path.resolve()} or any folder above it; run "
-            "`codeintel index build` in the repository's root folder"
+        click.echo(
+            f"{_plural(report.invalid_utf8, 'file', 'files')} {had} invalid UTF-8 "
+            "(decoded with replacement characters)"
         )
-    return root, path.resolve().relative_to(root).as_posix()
 
 
-def _show_dry_run(plan: dict[str, Any], as_json: bool) -> None:
+def _show_dry_run(plan: DryRun, as_json: bool) -> None:
     if as_json:
-        _emit_json(plan)
+        _emit_json(plan.to_json())
         return
-    for path in plan["index"]:
+    for path in plan.index:
         click.echo(f"index   {path}")
-    for path in plan["delete"]:
+    for path in plan.delete:
         click.echo(f"delete  {path}")
-    for item in plan["skipped"]:
-        click.echo(f"skip    {item['path']}  ({item['reason']})")
+    for item in plan.skipped:
+        click.echo(f"skip    {item.path}  ({item.reason})")
     click.echo(
-        f"would index {len(plan['index'])} files ({plan['bytes'] / 1e3:,.0f} kB), "
-        f"delete {len(plan['delete'])}, skip {len(plan['skipped'])}; "
-        f"{plan['unchanged']} unchanged"
+        f"would index {len(plan.index)} files ({plan.bytes / 1e3:,.0f} kB), "
+        f"delete {len(plan.delete)}, skip {len(plan.skipped)}; "
+        f"{plan.unchanged} unchanged"
     )
 
 
@@ -151,17 +153,13 @@ def _show_dry_run(plan: dict[str, Any], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def index_status(path: Path, as_json: bool) -> None:
     """Show what the index of PATH (or the repository holding it) holds."""
-    from codeintel.indexer.repository import Repository
-
-    root, _ = _located(path)
-    settings = load_settings(root)
-    status = Repository(root, settings.index, settings.embed).status()
+    status = _workspace(path).status()
     if as_json:
-        _emit_json(status)
+        _emit_json(status.to_json())
         return
-    languages = ", ".join(f"{name} {count}" for name, count in status["languages"].items())
-    click.echo(f"{status['root']}: {status['files']} files, {status['chunks']} chunks")
-    click.echo(f"embedded {status['embedded']}, pending {status['pending']} ({status['embedder']})")
+    languages = ", ".join(f"{name} {count}" for name, count in status.languages.items())
+    click.echo(f"{status.root}: {status.files} files, {status.chunks} chunks")
+    click.echo(f"embedded {status.embedded}, pending {status.pending} ({status.embedder})")
     click.echo(f"languages: {languages or 'none'}")
 
 
@@ -170,7 +168,7 @@ _repo_option = click.option(
     "repo_path",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=".",
-    help="Repository folder (default: current).",
+    help="A folder of the repository (default: current).",
 )
 _lexical_option = click.option(
     "--lexical", is_flag=True, help="Skip the vector signal (no model load: fast)."
@@ -201,24 +199,17 @@ def search(
     as_json: bool,
 ) -> None:
     """Find the code most relevant to QUERY, in the indexed repository holding --path."""
-    from codeintel.retrieval.query import require_question
-    from codeintel.retrieval.search import Filters
-
-    require_question(query)
-    root, folder = _located(repo_path)
-    filters = Filters(lang, path_glob, folder if here else "")
-    searcher, status = _searcher(root, lexical)
-    results = searcher.search(query, k=k, filters=filters)
-    coverage = _coverage(searcher, status, lexical)
-    if not results:
-        _note(
-            "no results"
-            + (" (try without --lang, --glob or --here)" if lang or path_glob or here else "")
-        )
+    workspace = _workspace(repo_path)
+    within = workspace.folder if here else ""
+    found = workspace.search(query, k=k, lang=lang, glob=path_glob, within=within, lexical=lexical)
+    _say_coverage(found.index, lexical)
+    if not found.results:
+        narrowed = lang or path_glob or (here and within)
+        _note("no results" + (" (try without --lang, --glob or --here)" if narrowed else ""))
     if as_json:
-        _emit_json({"results": [result.to_json() for result in results], "index": coverage})
+        _emit_json(found.to_json())
         return
-    for result in results:
+    for result in found.results:
         chunk = result.chunk
         signals = ",".join(result.signals)
         click.echo(
@@ -235,42 +226,21 @@ def search(
             click.echo(f"    {first[:_PREVIEW_CHARS]}")
 
 
-_PREVIEW_CHARS = 100
-
-
-def _coverage(searcher: Any, status: dict[str, Any], lexical: bool) -> dict[str, Any]:
-    """What the search could use, for ``--json``; a line on stderr when vectors are missing."""
-    chunks, embedded = status["chunks"], status["embedded"]
-    if not lexical and embedded < chunks:
-        if embedded == 0:
-            _note(
-                f"no vectors yet ({chunks:,} chunks pending): keyword signals only; "
-                "`codeintel index build` fills them"
-            )
-        else:
-            _note(
-                f"vectors for {embedded:,} of {chunks:,} chunks: the rest ranked by keywords; "
-                "`codeintel index build` fills them"
-            )
-    return {"chunks": chunks, "embedded": embedded, "signals": searcher.available_signals()}
-
-
-def _searcher(root: Path, lexical: bool) -> tuple[Any, dict[str, Any]]:
-    """A Searcher for the repository and its index status; the embedding model is loaded
-    only when vectors exist."""
-    from codeintel.indexer.embedder import load_embedder
-    from codeintel.indexer.repository import Repository
-    from codeintel.retrieval.search import Searcher
-
-    settings = load_settings(root)
-    repo = Repository(root, settings.index, settings.embed)
-    status = repo.status()
-    embedder = None
-    if not lexical and status["embedded"]:
-        if not settings.embed.model.startswith("hashing:"):
-            _note(f"loading the embedding model {settings.embed.model} (--lexical skips it)")
-        embedder = load_embedder(settings.embed)
-    return Searcher(repo, settings.retrieval, embedder), status
+def _say_coverage(coverage: IndexCoverage, lexical: bool) -> None:
+    """A line on stderr when the vectors a search would use are missing."""
+    chunks, embedded = coverage.chunks, coverage.embedded
+    if lexical or embedded >= chunks:
+        return
+    if embedded == 0:
+        _note(
+            f"no vectors yet ({chunks:,} chunks pending): keyword signals only; "
+            "`codeintel index build` fills them"
+        )
+    else:
+        _note(
+            f"vectors for {embedded:,} of {chunks:,} chunks: the rest ranked by keywords; "
+            "`codeintel index build` fills them"
+        )
 
 
 @main.command()
@@ -278,14 +248,13 @@ def _searcher(root: Path, lexical: bool) -> tuple[Any, dict[str, Any]]:
 @click.option(
     "--budget",
     type=click.IntRange(min=0),
-    default=8000,
-    show_default=True,
-    help="Token budget of the context.",
+    default=None,
+    help="Token budget of the context (default: context.budget, 8000).",
 )
 @_repo_option
 @click.option(
     "--encoding",
-    type=click.Choice(ENCODINGS),
+    type=click.Choice(_ENCODINGS),
     default=None,
     help="Tokenizer to count with (default: the one --llm names, else cl100k_base).",
 )
@@ -295,42 +264,40 @@ def _searcher(root: Path, lexical: bool) -> tuple[Any, dict[str, Any]]:
 @click.option(
     "--candidates",
     type=click.IntRange(min=1),
-    default=200,
-    show_default=True,
-    help="Retrieved chunks the packer chooses from.",
+    default=None,
+    help="Retrieved chunks the packer chooses from (default: context.candidates, 200).",
 )
 @_lexical_option
 @click.option("--json", "as_json", is_flag=True, help="Print the context contract as JSON.")
 def context(
     query: str,
-    budget: int,
+    budget: int | None,
     repo_path: Path,
     encoding: str | None,
     llm_model: str | None,
-    candidates: int,
+    candidates: int | None,
     lexical: bool,
     as_json: bool,
 ) -> None:
     """Build the most useful context for QUERY within --budget tokens."""
-    from codeintel.agent.candidates import candidates_for
-    from codeintel.agent.context import build_context
-    from codeintel.indexer.tokens import TokenCounter
-    from codeintel.retrieval.query import require_question
-
-    require_question(query)
-    counter = TokenCounter(encoding_for(llm_model, encoding))
-    root, _ = _located(repo_path)
-    searcher, status = _searcher(root, lexical)
-    found = candidates_for(searcher, query, candidates)
-    _coverage(searcher, status, lexical)
-    if not found:
+    workspace = _workspace(repo_path)
+    packed = workspace.context(
+        query,
+        budget=budget,
+        llm=llm_model,
+        encoding=encoding,
+        candidates=candidates,
+        lexical=lexical,
+    )
+    if packed.index is not None:
+        _say_coverage(packed.index, lexical)
+    if not packed.retrieved:
         _note("nothing in the index matched; the context is empty")
-    packed = build_context(found, budget, counter)
     if as_json:
         _emit_json(packed.to_json())
         return
     click.echo(packed.text)
     click.echo(
-        f"-- {packed.tokens}/{budget} tokens ({packed.encoding}), {len(packed.items)} items",
+        f"-- {packed.tokens}/{packed.budget} tokens ({packed.encoding}), {len(packed.items)} items",
         err=True,
     )

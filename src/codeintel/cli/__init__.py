@@ -1,0 +1,1 @@
+"""The command line, a front door over the application API (``codeintel.Workspace``)."""

@@ -1,0 +1,229 @@
+"""Every setting of codeintel, in one place: one section per concern, and their loading.
+
+Precedence, lowest to highest: defaults < ``codeintel.toml`` in the repository root <
+``CODEINTEL_<SECTION>_<KEY>`` environment variables (``CODEINTEL_CACHE_DIR`` for the
+embedding cache) < command-line flags (or ``Workspace.open`` overrides). A bad value is
+refused with one line naming the key, where it came from, and what is allowed. A leaf
+module: every package may import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from codeintel.errors import ConfigError
+
+CONFIG_FILE = "codeintel.toml"
+ENV_PREFIX = "CODEINTEL_"
+
+Encoding = Literal["cl100k_base", "o200k_base"]
+Device = Literal["cpu", "cuda", "mps", "auto"]
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class IndexSettings(_Section):
+    """What gets indexed, how it is chunked, and where the index lives."""
+
+    max_file_bytes: int = Field(1_000_000, gt=0, description="skip larger files")
+    max_chunk_chars: int = Field(1200, ge=200, description="split chunks larger than this")
+    window_lines: int = Field(60, ge=5, description="line-window size for files without a grammar")
+    include: list[str] = Field(default_factory=list, description="globs indexed even if ignored")
+    exclude: list[str] = Field(default_factory=list, description="extra globs to leave out")
+    uri: str = Field("", description="database URI; default <repo>/.codeintel/db")
+    storage_options: dict[str, str] = Field(default_factory=dict)
+    encoding: Encoding = "cl100k_base"
+    lock_timeout: float = Field(30.0, ge=0, description="seconds to wait for another writer")
+    workers: int = Field(0, ge=0, description="chunking processes; 0 = one per core")
+    vector_index_min_rows: int = Field(
+        500_000, ge=1, description="embedded rows from which an ANN vector index is built"
+    )
+
+
+class EmbedSettings(_Section):
+    """The embedding model and how it runs."""
+
+    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path")
+    device: Device = "cpu"
+    batch_size: int = Field(64, ge=1)
+    cache_dir: str = Field("", description="embedding cache folder; default user cache dir")
+
+
+class RetrievalSettings(_Section):
+    """How many candidates each signal brings, fusion weights and file priors."""
+
+    k: int = Field(10, ge=1, description="results shown by `search`")
+    candidates: int = Field(100, ge=1, description="candidates each signal contributes")
+    rrf_k: float = Field(60.0, gt=0, description="reciprocal rank fusion constant")
+    weight_bm25: float = Field(1.0, ge=0)
+    weight_vector: float = Field(1.0, ge=0)
+    weight_emphasis: float = Field(
+        0.5, ge=0, description="chunks nearest the vector of a question's title and code spans"
+    )
+    weight_symbol: float = Field(1.5, ge=0, description="chunks defining a named identifier")
+    weight_path: float = Field(1.0, ge=0, description="chunks of files the query names")
+    weight_frame: float = Field(2.0, ge=0, description="chunks holding stack-trace lines")
+    weight_graph: float = Field(0.3, ge=0, description="symbol-graph neighbours of top hits")
+    weight_file: float = Field(
+        1.0, ge=0, description="chunks of the files whole-file BM25 ranks high, by file rank"
+    )
+    weight_focus: float = Field(
+        2.0, ge=0, description="the best chunks of the fused ranking's top files, again"
+    )
+    prior_prose: float = Field(
+        0.5, ge=0, le=1, description="score factor for docs, text and the code under docs/"
+    )
+    prior_tests: float = Field(0.3, ge=0, le=1, description="score factor for test files")
+    prior_vendored: float = Field(
+        0.3, ge=0, le=1, description="score factor for vendored and minified files"
+    )
+    graph_seeds: int = Field(10, ge=0, description="top hits the symbol graph expands from")
+    freshness: bool = Field(True, description="re-chunk files changed since the last build")
+
+    def weights(self) -> dict[str, float]:
+        """Signal name → fusion weight, from every ``weight_*`` field."""
+        return {
+            name.removeprefix("weight_"): value
+            for name, value in self
+            if name.startswith("weight_")
+        }
+
+
+class ContextSettings(_Section):
+    """How ``context`` packs: its default budget, the candidates it chooses from, what each
+    view of a chunk is worth, and how hard the knapsack solver tries.
+
+    An item's value is its view's utility times its relevance: its score over the best
+    candidate's, raised to ``relevance_power``. Fused retrieval scores are flat (rank 1 and
+    rank 30 differ by a factor of ~2), so without the power the knapsack buys skeletons of
+    many middling chunks instead of the full text of the few that matter.
+    ``tighten_rounds`` bounds the re-solves when the rendered text overshoots the budget;
+    after them the least valuable item per token is dropped until the text fits.
+    """
+
+    budget: int = Field(8000, ge=0, description="token budget of a context")
+    candidates: int = Field(200, ge=1, description="retrieved chunks the packer chooses from")
+    companion_files: int = Field(
+        3, ge=0, description="top files whose every other chunk is offered too"
+    )
+    full: float = Field(1.0, ge=0, description="utility of a chunk shown in full")
+    skeleton: float = Field(0.45, ge=0, description="utility of a chunk shown as its skeleton")
+    signature: float = Field(0.15, ge=0, description="utility of a chunk shown as its signature")
+    relevance_power: float = Field(2.0, gt=0, description="sharpens relevance before packing")
+    line_numbers: bool = Field(False, description="number every line of the context")
+    tighten_rounds: int = Field(6, ge=0, description="re-solves when the text overshoots")
+    max_dp_cells: int = Field(1_000_000, ge=1, description="solver table size (groups x tokens)")
+    solver_rounds: int = Field(4, ge=1, description="solver reduce/DP rounds")
+
+    def utility(self, view: str) -> float:
+        return {"full": self.full, "skeleton": self.skeleton, "signature": self.signature}[view]
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    context: ContextSettings = Field(default_factory=ContextSettings)
+
+
+SECTIONS = tuple(Settings.model_fields)
+_SHOWN_VALUE = 80  # a bad value is quoted up to this many characters
+_ENV_ALIASES = {"CODEINTEL_CACHE_DIR": ("embed", "cache_dir")}
+
+
+def _env_value(raw: str) -> Any:
+    """Lists and tables come as JSON (``'["a/**"]'``); everything else stays a string."""
+    if raw[:1] in "[{":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _layer_from_env(environ: Mapping[str, str]) -> dict[tuple[str, str], tuple[Any, str]]:
+    found: dict[tuple[str, str], tuple[Any, str]] = {}
+    for name, raw in environ.items():
+        if name in _ENV_ALIASES:
+            found[_ENV_ALIASES[name]] = (raw, name)
+            continue
+        if not name.startswith(ENV_PREFIX):
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
+        if section in SECTIONS and key:
+            found[(section, key)] = (_env_value(raw), name)
+    return found
+
+
+def _layer_from_file(path: Path) -> dict[tuple[str, str], tuple[Any, str]]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from exc
+    found: dict[tuple[str, str], tuple[Any, str]] = {}
+    for section, values in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"{path}: {section} must be a table ([{section}] with keys under it), "
+                f"not {type(values).__name__}"
+            )
+        for key, value in values.items():
+            found[(section, key)] = (value, str(path))
+    return found
+
+
+def load_settings(
+    root: Path,
+    flags: Mapping[tuple[str, str], Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    layers = [
+        _layer_from_file(root / CONFIG_FILE),
+        _layer_from_env(os.environ if environ is None else environ),
+        {key: (value, "command line") for key, value in (flags or {}).items() if value is not None},
+    ]
+    merged: dict[tuple[str, str], tuple[Any, str]] = {}
+    for layer in layers:
+        merged.update(layer)
+    data: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for (section, key), (value, _) in merged.items():
+        data[section][key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        section, key = (str(part) for part in (list(error["loc"]) + ["", ""])[:2])
+        source = merged.get((str(section), str(key)), (None, "defaults"))[1]
+        if error["type"] == "extra_forbidden":
+            allowed = ", ".join(Settings.model_fields[str(section)].annotation.model_fields)  # type: ignore[union-attr]
+            raise ConfigError(
+                f"unknown setting {section}.{key} (from {source}); allowed: {allowed}"
+            ) from None
+        value = repr(merged.get((str(section), str(key)), ("?", ""))[0])
+        if len(value) > _SHOWN_VALUE:
+            value = value[: _SHOWN_VALUE - 3] + "..."
+        hint = ""
+        if source.startswith(ENV_PREFIX) and error["type"] in ("list_type", "dict_type"):
+            hint = """; environment values for lists and tables are JSON, e.g. '["src/**"]'"""
+        raise ConfigError(
+            f"bad setting {section}.{key}={value} (from {source}): {error['msg']}{hint}"
+        ) from None

@@ -1,0 +1,190 @@
+"""The application API: one ``Workspace`` per repository, which every front door calls.
+
+It assembles what a request needs (settings, the index, a lazily loaded embedder, the
+tokenizer, searchers) and returns typed results whose ``to_json()`` is the CLI's ``--json``
+contract, so the CLI, HTTP and MCP serialise the same objects. Long-lived and safe to share
+between threads for reading; builds take the index's writer lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from codeintel.agent.candidates import candidates_for
+from codeintel.agent.context import Context, build_context
+from codeintel.errors import ConfigError, NotIndexed
+from codeintel.indexer.embedder import LazyEmbedder
+from codeintel.indexer.models import DryRun, IndexStatus
+from codeintel.indexer.pipeline import BuildReport, Progress
+from codeintel.indexer.repository import Repository, find_root
+from codeintel.indexer.tokens import TokenCounter, encoding_for
+from codeintel.retrieval.freshness import refresh_lexical
+from codeintel.retrieval.query import require_question
+from codeintel.retrieval.search import Filters, IndexCoverage, Searcher, SearchResults
+from codeintel.settings import SECTIONS, Settings, load_settings
+
+Notes = Callable[[str], None]
+
+
+def _ignore(message: str) -> None:
+    pass
+
+
+class Workspace:
+    """One repository: its index, and the questions asked of it."""
+
+    def __init__(
+        self, root: Path, settings: Settings, folder: str = "", notes: Notes = _ignore
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.folder = folder  # the folder it was opened from, relative to ``root``
+        self.notes = notes
+        self.repository = Repository(root, settings.index, settings.embed)
+        self._lock = threading.Lock()
+        self._embedder: LazyEmbedder | None = None
+        self._searchers: dict[bool, Searcher] = {}  # by "with vectors"
+
+    @classmethod
+    def open(cls, path: Path | str = ".", notes: Notes = _ignore, **overrides: Any) -> Workspace:
+        """The repository holding ``path``: the nearest folder at or above it with an index
+        (as git finds ``.git``), else ``path`` itself. ``overrides`` set settings by
+        ``section_key`` (``embed_model="hashing:64"``), above every other source."""
+        start = Path(path)
+        if not start.is_dir():
+            raise ConfigError(f"{start} is not a directory; pass the repository folder")
+        start = start.resolve()
+        root = find_root(start) or start
+        flags = {_setting_key(name): value for name, value in overrides.items()}
+        settings = load_settings(root, flags)
+        folder = start.relative_to(root).as_posix()
+        return cls(root, settings, "" if folder == "." else folder, notes)
+
+    # -- the index ------------------------------------------------------------------
+
+    def build(
+        self, embed: bool = True, rebuild: bool = False, progress: Progress | None = None
+    ) -> BuildReport:
+        """Bring the index up to date with the files (``rebuild``: from scratch, beside the
+        live index until done); ``embed=False`` stops after the lexical index."""
+        report = self.repository.build(
+            embed=embed, rebuild=rebuild, progress=progress, embedder=self._lazy_embedder()
+        )
+        self._forget_searchers()
+        return report
+
+    def plan(self) -> DryRun:
+        """What ``build`` would do now; writes nothing."""
+        return self.repository.dry_run()
+
+    def status(self) -> IndexStatus:
+        self._require_index()
+        return self.repository.status()
+
+    def refresh(self) -> bool:
+        """Re-index (lexically) files changed on disk since the last build; False when that
+        cannot happen now (another writer holds the lock, the index folder is read-only)."""
+        self._require_index()
+        refreshed = refresh_lexical(self.repository)
+        self._forget_searchers()
+        return refreshed
+
+    # -- questions --------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        lang: str | None = None,
+        glob: str | None = None,
+        within: str = "",
+        lexical: bool = False,
+    ) -> SearchResults:
+        """The chunks most relevant to ``query``, best first; ``within`` is a folder of the
+        repository to keep to; ``lexical`` skips the vector signals (no model load)."""
+        require_question(query)
+        filters = Filters(lang, glob, within)
+        searcher, status = self._searcher(lexical)
+        results = searcher.search(query, k=k, filters=filters)
+        return SearchResults(results, self._coverage(searcher, status))
+
+    def context(
+        self,
+        query: str,
+        budget: int | None = None,
+        llm: str | None = None,
+        encoding: str | None = None,
+        candidates: int | None = None,
+        lexical: bool = False,
+    ) -> Context:
+        """The most useful code for ``query`` packed into ``budget`` tokens (default
+        ``context.budget``), counted with ``encoding`` or the tokenizer of OpenAI model
+        ``llm``."""
+        require_question(query)
+        counter = TokenCounter(encoding_for(llm, encoding))
+        settings = self.settings.context
+        searcher, status = self._searcher(lexical)
+        found = candidates_for(
+            searcher, query, candidates or settings.candidates, settings.companion_files
+        )
+        packed = build_context(
+            found, settings.budget if budget is None else budget, counter, settings
+        )
+        return replace(packed, retrieved=len(found), index=self._coverage(searcher, status))
+
+    def close(self) -> None:
+        """Drop loaded state (searchers, the model); the workspace stays usable."""
+        with self._lock:
+            self._searchers.clear()
+            self._embedder = None
+
+    # -- assembly ---------------------------------------------------------------------
+
+    def _require_index(self) -> None:
+        if find_root(self.root) is None:
+            raise NotIndexed(
+                f"no index in {self.root / self.folder} or any folder above it; run "
+                "`codeintel index build` in the repository's root folder"
+            )
+
+    def _lazy_embedder(self) -> LazyEmbedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = LazyEmbedder(self.settings.embed, self.notes)
+            return self._embedder
+
+    def _searcher(self, lexical: bool) -> tuple[Searcher, IndexStatus]:
+        """A searcher at the index's current version, with vectors when it has them and
+        ``lexical`` is not set; the embedder is shared by every searcher and build."""
+        status = self.status()
+        vectors = not lexical and status.embedded > 0
+        embedder = self._lazy_embedder() if vectors else None
+        with self._lock:
+            searcher = self._searchers.get(vectors)
+            if searcher is None:
+                searcher = Searcher(self.repository, self.settings.retrieval, embedder)
+                self._searchers[vectors] = searcher
+        return searcher, status
+
+    @staticmethod
+    def _coverage(searcher: Searcher, status: IndexStatus) -> IndexCoverage:
+        return IndexCoverage(status.chunks, status.embedded, searcher.available_signals())
+
+    def _forget_searchers(self) -> None:
+        with self._lock:
+            self._searchers.clear()
+
+
+def _setting_key(name: str) -> tuple[str, str]:
+    """``embed_model`` → ("embed", "model")."""
+    section, _, key = name.partition("_")
+    if section not in SECTIONS or not key:
+        raise ConfigError(
+            f"unknown setting override {name!r}; use section_key with a section of "
+            f"{', '.join(SECTIONS)} (e.g. embed_model)"
+        )
+    return section, key
