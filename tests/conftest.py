@@ -1,4 +1,4 @@
-"""Shared fixtures: offline tokenizer files, an isolated embedding cache, real temp repos."""
+"""Hypothesis profiles and shared fixtures: offline tokenizer files, embedding cache, temp repos."""
 
 from __future__ import annotations
 
@@ -7,6 +7,23 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests take their settings from a profile named by HYPOTHESIS_PROFILE: "ci", the
+# default, replays the same examples on every run, so a test never fails by chance;
+# "thorough" searches at random with many more examples (a test's own settings still win).
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _SHARED_TIKTOKEN = Path(__file__).resolve().parents[2] / "shared" / "tiktoken"
 if "TIKTOKEN_CACHE_DIR" not in os.environ and _SHARED_TIKTOKEN.is_dir():

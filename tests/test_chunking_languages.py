@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
 from codeintel.indexer.chunking import ChunkLimits, chunk_file
+from codeintel.indexer.discover import read_file
 from codeintel.indexer.languages import language_for
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.tokens import TokenCounter
+from codeintel.settings import IndexSettings
+from tests.conftest import write_files
 
 # Small enough that every snippet's class is split into members and its large function
 # into parts.
@@ -1368,3 +1372,26 @@ def test_trailing_comment_is_not_a_docstring(counter: TokenCounter) -> None:
         ("code", 1, ""),
         ("function", 2, ""),
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "symbol"),
+    [
+        ("cafe.py", b"def caf\xe9():\n    pass\n", "caf\ufffd"),
+        (
+            "cafe.py",
+            b"class C\xe9f:\n    def \xe9t\xe9(self):\n        pass\n",
+            "C\ufffdf.\ufffdt\ufffd",
+        ),
+        ("cafe.go", b"func caf\xe9() {\n}\n", "caf\ufffd"),
+        ("cafe.cpp", b"int A::caf\xe9() {\n    return 0;\n}\n", "A.caf\ufffd"),
+    ],
+)
+def test_a_name_with_an_undecodable_byte_keeps_its_replacement_character(
+    tmp_path: Path, counter: TokenCounter, path: str, source: bytes, symbol: str
+) -> None:
+    write_files(tmp_path, {path: source})
+    _, text, invalid = read_file(tmp_path, path, IndexSettings())
+    assert isinstance(text, str) and invalid
+    chunks = chunk_file(path, text, language_for(path), counter, ChunkLimits(max_chars=30))
+    assert symbol in {chunk.symbol for chunk in chunks}

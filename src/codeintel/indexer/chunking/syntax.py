@@ -50,6 +50,16 @@ _MAX_SIGNATURE = 300
 _MAX_DOC_LINES = 6
 _NAMESPACE_KINDS = frozenset({"namespace", "module"})  # their functions are not methods
 _GENERIC_ARGS = re.compile(r"(?<=\w)\s*[<\[].*$")  # `Cache<T>` → `Cache`
+# Grammars take no U+FFFD (an undecodable byte) in an identifier: `caf\ufffd` parses as a
+# name `caf` and an ERROR, whose word characters still belong to the name.
+_WORD_START = re.compile(r"[\w\ufffd]*")
+_WORD_END = re.compile(r"[\w\ufffd]*$")
+# tree-sitter-bash's scanner hands the character after `{`, `{1` or `{1..` to C's narrow
+# `isdigit`, which reads outside its table for a non-ASCII one and can crash the process
+# (tree-sitter-bash#337). The parser gets `_` bytes in its place, a word character alike;
+# node texts are read from the real bytes.
+_NARROW_ISDIGIT_GRAMMARS = frozenset({"bash"})
+_BRACE_THEN_WIDE = re.compile(rb"(?<=\{)([0-9]*(?:\.\.[0-9]*)?)([\x80-\xff]+)")
 
 
 @functools.lru_cache(maxsize=32)
@@ -60,11 +70,27 @@ def parser_for(grammar: str) -> Parser:
 
 
 def syntax_pieces(spec: LanguageSpec, source: Source, limits: ChunkLimits) -> list[Piece]:
-    data = source.text.encode("utf-8", "surrogatepass")
-    tree = parser_for(spec.grammar).parse(data)
-    chunker = _SyntaxChunker(spec, source, limits, data)
+    """Pieces of the rows from the first to the last non-blank one, parsed on their own.
+
+    Error recovery weighs the rows it skips, blank ones too, so a broken definition parsed
+    with blank lines above it can give other nodes: parsed without them, blank lines added
+    at the top or the end of a file only move its chunks.
+    """
+    rows = source.trim(0, source.last_row)
+    if rows is None:
+        return []
+    inner = Source(source.rows(*rows) + "\n")
+    data = inner.text.encode("utf-8", "surrogatepass")
+    if spec.grammar in _NARROW_ISDIGIT_GRAMMARS:
+        tree = parser_for(spec.grammar).parse(_BRACE_THEN_WIDE.sub(_as_word_bytes, data))
+    else:
+        tree = parser_for(spec.grammar).parse(data)
+    chunker = _SyntaxChunker(spec, inner, limits, data)
     chunker.walk(tree.root_node.named_children, parent="", container_kind="")
-    chunker.emit_gap(source.last_row + 1, parent="")
+    chunker.emit_gap(inner.last_row + 1, parent="")
+    for piece in chunker.pieces:
+        piece.start_row += rows[0]
+        piece.end_row += rows[0]
     return chunker.pieces
 
 
@@ -273,7 +299,17 @@ class _SyntaxChunker:
     # -- node facts -----------------------------------------------------------------
 
     def text_of(self, node: Node) -> str:
-        return (node.text or b"").decode("utf-8", "replace")
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def word_of(self, node: Node) -> str:
+        """A name node's text, joined with the word characters of ERROR nodes touching it."""
+        text = self.text_of(node)
+        before, after = node.prev_sibling, node.next_sibling
+        if before is not None and before.is_error and before.end_byte == node.start_byte:
+            text = _matched(_WORD_END.search(self.text_of(before))) + text
+        if after is not None and after.is_error and after.start_byte == node.end_byte:
+            text += _matched(_WORD_START.match(self.text_of(after)))
+        return text
 
     def definition_name(self, node: Node, inner: Node) -> str:
         """The defined name; an anonymous definition takes its wrapper's (`const f = ...`)."""
@@ -290,17 +326,17 @@ class _SyntaxChunker:
     def name_of(self, node: Node) -> str:
         """A node's name; qualified names (`A::g`) come back dotted (`A.g`)."""
         if node.type in self.spec.qualified_names:
-            parts = self.text_of(node).split("::")
+            parts = self.word_of(node).split("::")
             return ".".join(_bare_name(part) for part in parts)
         named = node.child_by_field_name(self.spec.name_fields.get(node.type, "name"))
         if named is not None:
-            return _bare_name(self.text_of(named))
+            return _bare_name(self.word_of(named))
         declarator = node.child_by_field_name("declarator")
         if declarator is not None:
-            return self.name_of(declarator) or _bare_name(self.text_of(declarator))
+            return self.name_of(declarator) or _bare_name(self.word_of(declarator))
         for child in node.named_children:
             if child.type.endswith(_NAME_TYPES) or child.type.endswith("_identifier"):
-                return self.text_of(child)
+                return self.word_of(child)
         return ""
 
     def kind_of(self, inner: Node) -> str:
@@ -375,7 +411,7 @@ class _SyntaxChunker:
             return inner.start_point.row
         row = body.start_point.row
         starts_row = body.start_point.column == len(self.source.indent_of(row))
-        opens_with_brace = (body.text or b"")[:1] == b"{"
+        opens_with_brace = self.data[body.start_byte : body.start_byte + 1] == b"{"
         if row > inner.start_point.row and starts_row and not opens_with_brace:
             return row - 1
         return row
@@ -430,8 +466,16 @@ class _SyntaxChunker:
         return f"{head}\n{self.source.indent_of(piece.start_row)}{ELISION}"
 
 
+def _as_word_bytes(match: re.Match[bytes]) -> bytes:
+    return match[1] + b"_" * len(match[2])
+
+
 def _joined(owner: str, name: str) -> str:
     return f"{owner}.{name}" if owner and name else owner or name
+
+
+def _matched(match: re.Match[str] | None) -> str:
+    return match[0] if match else ""
 
 
 def _bare_name(text: str) -> str:
