@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -244,8 +245,29 @@ def test_killed_rebuild_leaves_the_old_index_whole_and_searchable(
     assert repo.build(rebuild=True).chunks == 480
     assert_same_index(repo.uri, fresh_build(root, reference))
     repo.build()
-    tables = set(repo.open_store().db.table_names())
+    tables = set(repo.open_store().db.table_names(limit=100))
     assert tables == {"meta", *table_names(repo.open_store().meta.generation)}
+
+
+def test_a_rebuild_recovers_a_damaged_meta_and_keeps_no_old_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, reference = tmp_path / "repo", tmp_path / "reference"
+    generate(root, files=5, functions=2)
+    repo = repository(root)
+    repo.build()
+    monkeypatch.setattr(store, "KEEP_OLD_VERSIONS", timedelta(0))
+    for _ in range(3):
+        repo.build(rebuild=True)
+        live = repo.open_store().meta.generation
+        assert set(repo.open_store().db.table_names(limit=100)) <= {
+            "meta",
+            *table_names(live - 1),
+            *table_names(live),
+        }
+    shutil.rmtree(repo.index_dir / "db" / "meta.lance" / "_versions")
+    repo.build(rebuild=True)
+    assert_same_index(repo.uri, fresh_build(root, reference))
 
 
 def test_chunks_written_before_their_files_row_are_not_orphaned(tmp_path: Path) -> None:

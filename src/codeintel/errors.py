@@ -9,7 +9,7 @@ into one line in exactly one place; anything else is a bug and shows a traceback
     ├── TokenizerUnavailable   a tiktoken encoding cannot be loaded offline
     ├── ModelUnavailable       the embedding model cannot be loaded
     ├── IndexLocked            another writer holds the index
-    ├── IndexMismatch          schema or embedder of the index differ from the settings
+    ├── IndexMismatch          schema, embedder or tokenizer of the index differ from the settings
     ├── NotIndexed             no index exists yet for a repository
     ├── IndexUnreadable        the index exists but cannot be read
     └── EmptyQuestion          a search or context was asked for nothing

@@ -121,7 +121,7 @@ class ContextSettings(_Section):
     skeleton: float = Field(0.45, ge=0, description="utility of a chunk shown as its skeleton")
     signature: float = Field(0.15, ge=0, description="utility of a chunk shown as its signature")
     relevance_power: float = Field(2.0, gt=0, description="sharpens relevance before packing")
-    line_numbers: bool = Field(False, description="number every line of the context")
+    line_numbers: bool = Field(False, description="number the lines of chunks shown in full")
     tighten_rounds: int = Field(6, ge=0, description="re-solves when the text overshoots")
     max_dp_cells: int = Field(1_000_000, ge=1, description="solver table size (groups x tokens)")
     solver_rounds: int = Field(4, ge=1, description="solver reduce/DP rounds")

@@ -2,8 +2,9 @@
 
 It assembles what a request needs (settings, the index, a lazily loaded embedder, the
 tokenizer, searchers) and returns typed results whose ``to_json()`` is the CLI's ``--json``
-contract, so the CLI, HTTP and MCP serialise the same objects. Long-lived and safe to share
-between threads for reading; builds take the index's writer lock.
+contract, so every front door (the CLI now; HTTP and MCP later) serialises the same
+objects. Long-lived and safe to share between threads for reading; builds take the
+index's writer lock.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from codeintel.indexer.embedder import LazyEmbedder
 from codeintel.indexer.models import DryRun, IndexStatus
 from codeintel.indexer.pipeline import BuildReport, Progress
 from codeintel.indexer.repository import Repository, find_root
+from codeintel.indexer.snapshot import Snapshot
 from codeintel.indexer.tokens import TokenCounter, encoding_for
 from codeintel.retrieval.freshness import refresh_lexical
 from codeintel.retrieval.query import require_question
@@ -158,14 +160,17 @@ class Workspace:
             return self._embedder
 
     def _searcher(self, lexical: bool) -> tuple[Searcher, IndexStatus]:
-        """A searcher at the index's current version, with vectors when it has them and
-        ``lexical`` is not set; the embedder is shared by every searcher and build."""
-        status = self.status()
+        """A searcher at the index's current version (a build by any process since the last
+        call makes a new one), with vectors when the index has them and ``lexical`` is not
+        set; the embedder is shared by every searcher and build."""
+        self._require_index()
+        snapshot = self.repository.snapshot(check=False)
+        status = snapshot.status(str(self.root), self.repository.uri)
         vectors = not lexical and status.embedded > 0
         embedder = self._lazy_embedder() if vectors else None
         with self._lock:
             searcher = self._searchers.get(vectors)
-            if searcher is None:
+            if searcher is None or _version(searcher.snapshot) != _version(snapshot):
                 searcher = Searcher(self.repository, self.settings.retrieval, embedder)
                 self._searchers[vectors] = searcher
         return searcher, status
@@ -177,6 +182,11 @@ class Workspace:
     def _forget_searchers(self) -> None:
         with self._lock:
             self._searchers.clear()
+
+
+def _version(snapshot: Snapshot) -> tuple[int, int, int]:
+    """What identifies the state of an index a snapshot reads."""
+    return snapshot.meta.generation, snapshot.chunks.version, snapshot.files.version
 
 
 def _setting_key(name: str) -> tuple[str, str]:

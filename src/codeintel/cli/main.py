@@ -171,7 +171,7 @@ _repo_option = click.option(
     help="A folder of the repository (default: current).",
 )
 _lexical_option = click.option(
-    "--lexical", is_flag=True, help="Skip the vector signal (no model load: fast)."
+    "--lexical", is_flag=True, help="Skip the vector signals (no model load: fast)."
 )
 
 

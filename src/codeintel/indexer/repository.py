@@ -21,15 +21,20 @@ from codeintel.indexer.pipeline import (
 )
 from codeintel.indexer.snapshot import Snapshot
 from codeintel.indexer.store import IndexMeta, Store
-from codeintel.settings import EmbedSettings, IndexSettings
+from codeintel.settings import CONFIG_FILE, EmbedSettings, IndexSettings
 
 
 def find_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` that holds an index, as git finds ``.git``."""
+    """The nearest folder at or above ``start`` that holds an index or a ``codeintel.toml``
+    (whose ``index.uri`` may put the index elsewhere), as git finds ``.git``; the search
+    stops at the top of the git work tree ``start`` is in."""
     start = start.resolve()
-    return next(
-        (folder for folder in (start, *start.parents) if (folder / INDEX_DIR).is_dir()), None
-    )
+    for folder in (start, *start.parents):
+        if (folder / INDEX_DIR / "db" / "meta.lance").is_dir() or (folder / CONFIG_FILE).is_file():
+            return folder
+        if (folder / ".git").exists():
+            return None
+    return None
 
 
 class Repository:
@@ -95,6 +100,7 @@ class Repository:
                 store = Store.create(db, expected)
             elif rebuild:  # beside the live index, which serves until this one is done
                 store = Store.create_next(db, expected)
+                store.drop_superseded(keep=store.meta.generation)
             else:
                 store = Store.open(db, expected)
                 store.drop_superseded()

@@ -6,7 +6,7 @@ tokenizer, generation). Every write is a batched, idempotent ``merge_insert`` on
 so a batch is one commit: readers see it whole or not at all, and a killed build leaves
 nothing half-written.
 
-A rebuild writes a new *generation* (``chunks_2``, ``files_2``) beside the live one and
+A rebuild writes a new *generation* (``chunks_1``, ``files_1``) beside the live one and
 switches to it by rewriting ``meta``, one commit: readers see the old index whole until
 then, and a rebuild killed at any point leaves it untouched. Nothing here touches the
 local file system directly, so the same code runs against object storage given
@@ -46,6 +46,7 @@ INDEX_REFRESH_ROWS = 500
 FILES_INDEX_REFRESH_ROWS = 25
 # Fragments (one per batch write, roughly) a table may have before it is compacted.
 MAX_FRAGMENTS = 32
+_MAX_TABLES = 10_000
 
 _CHUNK_FIELDS = [
     ("id", pa.string()),
@@ -163,6 +164,7 @@ class Store:
     def __init__(self, db: DBConnection, meta: IndexMeta) -> None:
         self.db = db
         self.meta = meta
+        self.published_live = meta  # the meta readers see now (a rebuild's differs)
         chunks, files = table_names(meta.generation)
         self.chunks: Table = db.open_table(chunks)
         self.files: Table = db.open_table(files)
@@ -176,7 +178,7 @@ class Store:
     @classmethod
     def exists(cls, db: DBConnection) -> bool:
         """Whether an index was completed here (its meta is written last)."""
-        return "meta" in db.table_names()
+        return "meta" in _tables(db)
 
     @classmethod
     def open(cls, db: DBConnection, expected: IndexMeta | None = None) -> Store:
@@ -191,7 +193,7 @@ class Store:
     def create(cls, db: DBConnection, meta: IndexMeta) -> Store:
         """Create empty tables where no index is (leftovers of a killed first build are
         dropped), meta written last."""
-        for name in db.table_names():
+        for name in _tables(db):
             if name == "meta" or _generation_of(name) is not None:
                 db.drop_table(name)
         meta = replace(meta, generation=0, published=time.time())
@@ -201,17 +203,26 @@ class Store:
 
     @classmethod
     def create_next(cls, db: DBConnection, meta: IndexMeta) -> Store:
-        """Empty tables of the next generation beside the live index, which stays as it is
-        until ``publish``; a killed rebuild's leftovers of that generation are replaced."""
-        live = IndexMeta.from_rows(db.open_table("meta").to_arrow().to_pylist()).generation
-        meta = replace(meta, generation=live + 1)
+        """Empty tables of a new generation beside the live index, which stays as it is
+        until ``publish``. Its number follows every table there (the live ones, and a
+        killed rebuild's), so nothing is read from a meta that may be damaged."""
+        generations = [_generation_of(name) for name in _tables(db)]
+        meta = replace(
+            meta, generation=1 + max((g for g in generations if g is not None), default=0)
+        )
         cls._create_tables(db, meta)
-        return cls(db, meta)
+        store = cls(db, meta)
+        try:
+            live = IndexMeta.from_rows(db.open_table("meta").to_arrow().to_pylist())
+        except (ValueError, OSError):  # unreadable: nothing to keep but what is built now
+            live = replace(meta, published=0.0)
+        store.published_live = live
+        return store
 
     @staticmethod
     def _create_tables(db: DBConnection, meta: IndexMeta) -> None:
         chunks, files = table_names(meta.generation)
-        existing = set(db.table_names())
+        existing = _tables(db)
         for name in (chunks, files):
             if name in existing:
                 db.drop_table(name)
@@ -222,16 +233,22 @@ class Store:
         """Make this store's generation the live index: one commit of ``meta``."""
         self.meta = replace(self.meta, published=time.time())
         data = pa.Table.from_pylist(self.meta.as_rows(), schema=META_SCHEMA)
-        self.db.open_table("meta").add(data, mode="overwrite")
+        try:
+            self.db.open_table("meta").add(data, mode="overwrite")
+        except (ValueError, OSError):  # a damaged meta is replaced whole
+            self.db.create_table("meta", data=data, mode="overwrite")
+        self.published_live = self.meta
 
-    def drop_superseded(self) -> None:
-        """Drop the tables of other generations: a rebuild's predecessor once readers have
-        had ``KEEP_OLD_VERSIONS`` to finish with it, and a killed rebuild's leftovers."""
-        if time.time() - self.meta.published < KEEP_OLD_VERSIONS.total_seconds():
+    def drop_superseded(self, keep: int | None = None) -> None:
+        """Drop the tables of generations other than the live one (and ``keep``, a rebuild's
+        own): a rebuild's predecessor once readers have had ``KEEP_OLD_VERSIONS`` to finish
+        with it, and a killed rebuild's leftovers."""
+        live = self.published_live
+        if time.time() - live.published < KEEP_OLD_VERSIONS.total_seconds():
             return
-        for name in self.db.table_names():
+        for name in _tables(self.db):
             generation = _generation_of(name)
-            if generation is not None and generation != self.meta.generation:
+            if generation is not None and generation not in (live.generation, keep):
                 self.db.drop_table(name)
 
     # -- writes -------------------------------------------------------------------
@@ -359,6 +376,11 @@ class Store:
                 table.optimize(cleanup_older_than=age)
             elif age is not None:
                 table.cleanup_old_versions(age)
+
+
+def _tables(db: DBConnection) -> set[str]:
+    """Every table's name (``table_names`` lists ten unless told otherwise)."""
+    return set(db.table_names(limit=_MAX_TABLES))
 
 
 def _prunable_age(table: Table) -> timedelta | None:

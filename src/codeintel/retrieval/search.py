@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import asdict, dataclass, fields
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from codeintel.errors import ConfigError
@@ -111,13 +112,18 @@ class Filters:
 
     @property
     def restricts_paths(self) -> bool:
-        return bool(self.path_glob or self.folder.strip("/."))
+        return bool(self.path_glob or self._prefix)
+
+    @property
+    def _prefix(self) -> str:
+        """``folder`` as a path prefix (``src/app/``); empty for the whole repository."""
+        folder = PurePosixPath(self.folder or ".").as_posix()
+        return "" if folder == "." else folder.strip("/") + "/"
 
     def allows(self, path: str, language: str) -> bool:
         if self.language and language != self.language:
             return False
-        folder = self.folder.strip("/.")
-        if folder and not path.startswith(folder + "/"):
+        if not path.startswith(self._prefix):
             return False
         return not self.path_glob or fnmatch.fnmatchcase(path, self.path_glob)
 
