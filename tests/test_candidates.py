@@ -7,7 +7,7 @@ from pathlib import Path
 from codeintel.agent.candidates import _parts_lifted, candidates_for
 from codeintel.indexer.repository import Repository
 from codeintel.retrieval.search import Searcher, SearchResult
-from codeintel.settings import EmbedSettings, IndexSettings, RetrievalSettings
+from codeintel.settings import ContextSettings, EmbedSettings, IndexSettings, RetrievalSettings
 from tests.conftest import write_files
 
 INVOICE = '''"""Money owed by customers."""
@@ -72,7 +72,7 @@ def test_a_top_files_head_scores_at_least_half_its_files_best(tmp_path: Path) ->
     query = "the late fee applied to an overdue invoice is wrong"
 
     results = searcher.search(query, k=15)
-    candidates = candidates_for(searcher, query, 15, companion_files=1)
+    candidates = candidates_for(searcher, query, 15, ContextSettings(companion_files=1))
 
     assert results[0].chunk.symbol == "apply_late_fee"
     head = searcher.chunks_of(["billing/charges.py"])[0]
@@ -96,4 +96,4 @@ def test_weakly_found_parts_of_a_split_function_score_half_its_best(tmp_path: Pa
 
     scores = [0.8, 0.6, 0.1]
     found = [SearchResult(part, s, {}) for part, s in zip(parts[:3], scores, strict=True)]
-    assert [r.score for r in _parts_lifted(found)] == [0.8, 0.6, 0.4]
+    assert [r.score for r in _parts_lifted(found, 0.5)] == [0.8, 0.6, 0.4]

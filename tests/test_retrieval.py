@@ -19,7 +19,7 @@ from codeintel.indexer.repository import Repository
 from codeintel.retrieval.query import parse_query
 from codeintel.retrieval.search import Filters, Searcher, SearchResult
 from codeintel.retrieval.vector import VectorSignal
-from codeintel.settings import EmbedSettings, IndexSettings, RetrievalSettings
+from codeintel.settings import ContextSettings, EmbedSettings, IndexSettings, RetrievalSettings
 from tests.conftest import write_files
 
 HASHING = "hashing:256"
@@ -740,7 +740,7 @@ def test_an_ann_index_is_built_past_its_threshold_and_used(tmp_path: Path) -> No
     ann_ids = [chunk_id for chunk_id, _ in searcher.vector.search(vector, 3)]
     exact_ids = [chunk_id for chunk_id, _ in exact.search(vector, 3)]
     assert ann_ids[0] == exact_ids[0]
-    assert searcher._fetch(ann_ids[:1])[ann_ids[0]].symbol == "parse_price"
+    assert searcher.catalogue.fetch(ann_ids[:1])[ann_ids[0]].symbol == "parse_price"
 
 
 def test_a_long_lived_searcher_follows_later_edits(fresh: Repository, embedder: Embedder) -> None:
@@ -764,7 +764,7 @@ def test_the_other_parts_of_a_split_function_come_with_it(tmp_path: Path) -> Non
     searcher = Searcher(repo, RetrievalSettings(), None)
     first = [r for r in searcher.search("compute_order_total", k=1)]
     assert first[0].chunk.symbol == "compute_order_total"
-    siblings = searcher.split_siblings(first)
+    siblings = searcher.split_siblings(first, ContextSettings().split_part_share)
     parts = sorted([first[0].chunk, *(s.chunk for s in siblings)], key=lambda c: c.start_line)
     assert len(parts) >= 3 and {c.symbol for c in parts} == {"compute_order_total"}
     assert parts[0].start_line == 1 and parts[-1].text.endswith("return total")
@@ -778,7 +778,7 @@ def test_the_top_files_other_chunks_fill_in_below_every_result(searcher: Searche
     query = "register a user with a normalized email"
     results = searcher.search(query, k=3)
     top_files = list(dict.fromkeys(r.chunk.path for r in results))
-    candidates = candidates_for(searcher, query, 3, companion_files=1)
+    candidates = candidates_for(searcher, query, 3, ContextSettings(companion_files=1))
     retrieved = candidates[: len(results)]
     companions = candidates[len(results) :]
     assert [c.chunk.id for c in retrieved] == [r.chunk.id for r in results]
@@ -790,4 +790,6 @@ def test_the_top_files_other_chunks_fill_in_below_every_result(searcher: Searche
     head = file_chunks[0]  # may score higher: see test_candidates.py
     below = [c for c in companions if c.chunk.id != head.id]
     assert below and max(c.score for c in below) < min(r.score for r in results)
-    assert len(candidates_for(searcher, query, 3, companion_files=0)) == len(results)
+    assert len(candidates_for(searcher, query, 3, ContextSettings(companion_files=0))) == len(
+        results
+    )

@@ -117,6 +117,18 @@ class ContextSettings(_Section):
     companion_files: int = Field(
         3, ge=0, description="top files whose every other chunk is offered too"
     )
+    companion_share: float = Field(
+        0.9, ge=0, le=1, description="a companion's score, as a share of the lowest retrieved"
+    )
+    head_share: float = Field(
+        0.5, ge=0, le=1, description="a top file's head's least score, as a share of its best"
+    )
+    split_part_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="a split function's part's least score, as a share of its best",
+    )
     full: float = Field(1.0, ge=0, description="utility of a chunk shown in full")
     skeleton: float = Field(0.45, ge=0, description="utility of a chunk shown as its skeleton")
     signature: float = Field(0.15, ge=0, description="utility of a chunk shown as its signature")

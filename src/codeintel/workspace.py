@@ -130,9 +130,7 @@ class Workspace:
         counter = TokenCounter(encoding_for(llm, encoding))
         settings = self.settings.context
         searcher, status = self._searcher(lexical)
-        found = candidates_for(
-            searcher, query, candidates or settings.candidates, settings.companion_files
-        )
+        found = candidates_for(searcher, query, candidates or settings.candidates, settings)
         packed = build_context(
             found, settings.budget if budget is None else budget, counter, settings
         )

@@ -4,7 +4,8 @@ fused into one ranking where every result says which signals found it."""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Set as AbstractSet
+from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -14,12 +15,14 @@ from codeintel.indexer.languages import LANGUAGES
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.sql import sql_in, sql_string
+from codeintel.retrieval.catalogue import Catalogue
 from codeintel.retrieval.freshness import Remapper, refresh_lexical, stale_paths
-from codeintel.retrieval.fusion import Fused, best_first, by_file_rank, reciprocal_rank_fusion
+from codeintel.retrieval.fusion import Fused, by_file_rank
 from codeintel.retrieval.graph import SymbolGraph
 from codeintel.retrieval.lexical import LexicalSignals
 from codeintel.retrieval.priors import file_prior
 from codeintel.retrieval.query import ParsedQuery, parse_query, require_question
+from codeintel.retrieval.rank import VECTOR_SIGNALS, fuse, rank
 from codeintel.retrieval.vector import VectorSignal
 from codeintel.settings import RetrievalSettings
 
@@ -27,15 +30,11 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from codeintel.indexer.snapshot import Snapshot
 
-_CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 _UNSPLIT_KINDS = frozenset({"code", "section", "lines"})  # their symbol is not their own
-SPLIT_PART_SHARE = 0.5  # an unfound part of a split definition: this share of the found part
 _FILES_BROUGHT_IN = 10  # top files by whole-file BM25 that bring a chunk no signal found
 _FILES_OPENED = 3  # top files whose other chunks join the file signal, by similarity
 _CHUNKS_PER_OPENED_FILE = 8
-_VECTOR_SIGNALS = ("vector", "emphasis")  # lists that cannot rank unembedded chunks
 _FOCUS_FILES = 3  # files of the fused ranking whose best chunks are listed again
 _FOCUS_CHUNKS_PER_FILE = 4
 
@@ -144,21 +143,17 @@ class Searcher:
         fresh = not self.settings.freshness or not stale_paths(repo, snapshot.file_states())
         if not fresh and refresh_lexical(repo):
             snapshot = repo.snapshot(check=False)
-        self._open(snapshot)
+        self.snapshot = snapshot
         self.remapper = (
             Remapper(repo, snapshot.file_states(), snapshot.meta.encoding)
             if self.settings.freshness
             else None
         )
-
-    def _open(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-        files = snapshot.files.to_table(columns=["path", "language"]).to_pylist()
-        self.languages = {row["path"]: row["language"] for row in files}
+        self.catalogue = Catalogue(snapshot, self.remapper)
+        self.languages = self.catalogue.languages
         self.lexical = LexicalSignals(snapshot.chunks, snapshot.files, sorted(self.languages))
         self.vector = VectorSignal(snapshot.chunks)
         self.graph = SymbolGraph(snapshot.chunks)
-        self._ids: tuple[dict[str, str], dict[str, int]] | None = None
         self._priors: dict[str, float] = {}
 
     def available_signals(self) -> list[str]:
@@ -167,7 +162,7 @@ class Searcher:
         return [
             signal
             for signal, weight in self.settings.weights().items()
-            if weight > 0 and (self.embedder is not None or signal not in _VECTOR_SIGNALS)
+            if weight > 0 and (self.embedder is not None or signal not in VECTOR_SIGNALS)
         ]
 
     def search(
@@ -191,7 +186,7 @@ class Searcher:
         if self.settings.weight_file > 0:
             ranked["file"] = self._file_signal(parsed, filters, ranked, query_vector)
         if self.settings.graph_seeds and self.settings.weight_graph > 0:
-            fused = self._fuse(ranked, self.settings.weights())
+            fused = self._fuse(ranked)
             seeds = {hit.id: hit.score for hit in fused[: self.settings.graph_seeds]}
             # The seeds lead the list in their fused order: the graph adds neighbours below
             # them, it does not reorder the hits it was found from.
@@ -201,11 +196,11 @@ class Searcher:
             ranked["focus"] = self._focus(ranked, filters)
         return ranked
 
-    def split_siblings(self, results: list[SearchResult]) -> list[SearchResult]:
+    def split_siblings(self, results: list[SearchResult], share: float) -> list[SearchResult]:
         """The other parts of split definitions among ``results`` (a function too long for
-        one chunk is stored as parts sharing path, symbol and kind), each scored
-        ``SPLIT_PART_SHARE`` of the first (best-ranked) part found: the edit may sit in a
-        part that did not match the query."""
+        one chunk is stored as parts sharing path, symbol and kind), each scored ``share``
+        of the first (best-ranked) part found: the edit may sit in a part that did not
+        match the query."""
         found = {r.chunk.id for r in results}
         owners: dict[tuple[str, str, str], SearchResult] = {}
         for result in results:
@@ -219,38 +214,29 @@ class Searcher:
             for p, sym, k in owners
         )
         siblings = []
-        for chunk in self._stored_chunks(clauses):
+        for chunk in self.catalogue.stored(clauses):
             owner = owners[(chunk.path, chunk.symbol, chunk.kind)]
-            current = self._on_disk(chunk)
+            current = self.catalogue.on_disk(chunk)
             if current is not None and chunk.id not in found:
-                siblings.append(SearchResult(current, owner.score * SPLIT_PART_SHARE, {"split": 1}))
+                siblings.append(SearchResult(current, owner.score * share, {"split": 1}))
         return siblings
 
     def chunks_of(self, paths: list[str]) -> list[Chunk]:
-        """Every chunk of ``paths`` as it is on disk now (moved lines remapped, gone ones
-        left out), in file and line order."""
-        if not paths:
-            return []
-        current = map(self._on_disk, self._stored_chunks(sql_in("path", paths)))
-        return sorted((c for c in current if c is not None), key=lambda c: (c.path, c.start_line))
-
-    def _stored_chunks(self, where: str) -> list[Chunk]:
-        table = self.snapshot.chunks.to_table(columns=_CHUNK_FIELDS, filter=where)
-        return [Chunk(**row) for row in table.to_pylist()]
-
-    def _on_disk(self, chunk: Chunk) -> Chunk | None:
-        """``chunk`` at its lines on disk now; None if its text is gone."""
-        return chunk if self.remapper is None else self.remapper.current(chunk)
+        """Every chunk of ``paths`` as it is on disk now, in file and line order."""
+        return self.catalogue.chunks_of(paths)
 
     def _ranked_hits(self, ranked: dict[str, list[str]], filters: Filters) -> list[Fused]:
-        """The signals fused as ``search`` ranks them: filtered (graph neighbours are not
-        filtered where they are found), each score scaled by its file's prior."""
-        fused = self._fuse(ranked, self.settings.weights())
-        paths = self._paths_of([hit.id for hit in fused])
+        """The signals ranked as ``search`` ranks them (``rank``): filtered (graph
+        neighbours are not filtered where they are found), scaled by their files' priors."""
+        path_of = self.catalogue.path_of()
         allowed = self._allowed_paths(filters)
-        if allowed is not None:
-            fused = [hit for hit in fused if paths.get(hit.id) in allowed]
-        return self._apply_priors(fused, paths)
+        return rank(
+            ranked,
+            self.settings,
+            prior_of=lambda chunk_id: self._prior(path_of.get(chunk_id, "")),
+            pending=self._pending(ranked),
+            allowed=None if allowed is None else lambda chunk_id: path_of.get(chunk_id) in allowed,
+        )
 
     def _focus(self, ranked: dict[str, list[str]], filters: Filters) -> list[str]:
         """The best few chunks of the few best files of the fused ranking, in its order.
@@ -259,7 +245,7 @@ class Searcher:
         change is often among that file's first four chunks but 14th–72nd overall, behind
         other files' hits. Listing the top files' best chunks again lifts them above those."""
         hits = self._ranked_hits(ranked, filters)
-        paths = self._paths_of([hit.id for hit in hits])
+        paths = self.catalogue.paths_of([hit.id for hit in hits])
         taken: dict[str, int] = {}  # path → chunks listed
         focus = []
         for hit in hits:
@@ -271,12 +257,6 @@ class Searcher:
                 focus.append(hit.id)
         return focus
 
-    def _apply_priors(self, fused: list[Fused], paths: dict[str, str]) -> list[Fused]:
-        """Scale each score by its file's prior (prose, tests and vendored code count less)."""
-        for hit in fused:
-            hit.score *= self._prior(paths.get(hit.id, ""))
-        return best_first(fused)
-
     def _prior(self, path: str) -> float:
         prior = self._priors.get(path)
         if prior is None:
@@ -284,20 +264,12 @@ class Searcher:
             self._priors[path] = prior
         return prior
 
-    def _fuse(self, ranked: dict[str, list[str]], weights: dict[str, float]) -> list[Fused]:
-        """RRF, where a chunk not embedded yet stands in its BM25 rank for its rank in each
-        vector list: otherwise every embedded chunk those lists hold outranks it, however
-        poor."""
-        fused = reciprocal_rank_fusion(ranked, weights, self.settings.rrf_k)
-        vector_lists = [signal for signal in _VECTOR_SIGNALS if signal in ranked]
-        pending = self.vector.pending() if vector_lists else set()
-        if not pending:
-            return fused
-        weight = sum(weights.get(signal, 1.0) for signal in vector_lists)
-        for hit in fused:
-            if hit.id in pending and "bm25" in hit.signals:
-                hit.score += weight / (self.settings.rrf_k + hit.signals["bm25"])
-        return best_first(fused)
+    def _fuse(self, ranked: dict[str, list[str]]) -> list[Fused]:
+        return fuse(ranked, self.settings.weights(), self.settings.rrf_k, self._pending(ranked))
+
+    def _pending(self, ranked: dict[str, list[str]]) -> AbstractSet[str]:
+        """Chunks without vectors, read only when a vector list is among ``ranked``."""
+        return self.vector.pending() if set(VECTOR_SIGNALS) & set(ranked) else frozenset()
 
     def _where(self, filters: Filters) -> str | None:
         clauses = []
@@ -365,8 +337,8 @@ class Searcher:
         if not file_ranks:
             return []
         where = self._where(filters)
-        fused = self._fuse(ranked, self.settings.weights())
-        path_of = self._paths_of([hit.id for hit in fused])
+        fused = self._fuse(ranked)
+        path_of = self.catalogue.paths_of([hit.id for hit in fused])
         found = set(path_of.values())
         missing = [path for path in list(file_ranks)[:_FILES_BROUGHT_IN] if path not in found]
         brought = self.lexical.best_in_files(parsed.terms, missing, where)
@@ -375,7 +347,7 @@ class Searcher:
             for path in list(file_ranks)[:_FILES_OPENED]
             for chunk_id in self._closest_in_file(path, parsed, where, query_vector)
         ]
-        path_of.update(self._paths_of([*brought, *inside]))
+        path_of.update(self.catalogue.paths_of([*brought, *inside]))
         hits = [*fused, *map(Fused, brought), *map(Fused, inside)]
         return list(dict.fromkeys(by_file_rank(hits, path_of, file_ranks)))
 
@@ -407,42 +379,14 @@ class Searcher:
         named = self.lexical.resolve_paths(parsed.paths)
         return named + self.lexical.resolve_paths(parsed.module_paths, min_parts=2)
 
-    def _paths_of(self, ids: list[str]) -> dict[str, str]:
-        """id → path (a few hundred ids a query cost ~35 ms as an ``IN`` filter on 70k
-        rows; every chunk's path is read once per snapshot instead, in ~40 ms)."""
-        paths = self._catalogue()[0]
-        return {chunk_id: paths[chunk_id] for chunk_id in ids if chunk_id in paths}
-
-    def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
-        """The chunks of ``ids``, taken by row position: an ``IN`` filter scans every row
-        (~28 ms for 20 ids on 70k rows, ~10 ms by position)."""
-        rows = self._catalogue()[1]
-        positions = sorted({rows[chunk_id] for chunk_id in ids if chunk_id in rows})
-        if not positions:
-            return {}
-        table = self.snapshot.chunks.take(positions, columns=_CHUNK_FIELDS)
-        return {row["id"]: Chunk(**row) for row in table.to_pylist()}
-
-    def _catalogue(self) -> tuple[dict[str, str], dict[str, int]]:
-        """id → path and id → row position in the snapshot, read once per snapshot (the
-        snapshot's version is pinned, so positions stay valid)."""
-        if self._ids is None:
-            table = self.snapshot.chunks.to_table(columns=["id", "path"])
-            ids, paths = table.column("id").to_pylist(), table.column("path").to_pylist()
-            self._ids = (
-                dict(zip(ids, paths, strict=True)),
-                {chunk_id: row for row, chunk_id in enumerate(ids)},
-            )
-        return self._ids
-
     def _results(self, fused: list[Fused], k: int) -> list[SearchResult]:
         results: list[SearchResult] = []
         window = fused[: k * 2 if self.remapper else k]
-        chunks = self._fetch([hit.id for hit in window])
+        chunks = self.catalogue.fetch([hit.id for hit in window])
         for hit in window:
             chunk = chunks.get(hit.id)
             if chunk is not None:
-                chunk = self._on_disk(chunk)
+                chunk = self.catalogue.on_disk(chunk)
             if chunk is not None:
                 results.append(SearchResult(chunk, hit.score, hit.signals))
         return results[:k]
