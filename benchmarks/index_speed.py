@@ -17,7 +17,7 @@ embedding cache (``CODEINTEL_CACHE_DIR`` points at a fresh temp folder).
 MB are 10^6 bytes of files read and chunked. Timings on a shared machine are noisy: the
 embedding ratio is measured side by side (interleaved), which is the robust number.
 
-Run: ``python benchmarks/index_speed.py [--root DIR] [--embed-sample N] [--out DIR]``.
+Run: ``python -m benchmarks.index_speed [--root DIR] [--embed-sample N] [--out DIR]``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ retriever would rank them. Prints p50/p95 of the solver alone and of the whole
 ``build_context`` (views priced, solved, rendered, recounted), and the value and tokens of the
 solver against ratio-greedy on the same items.
 
-Run: ``python benchmarks/packer_speed.py [--candidates N] [--budget N] [--repeats N]``.
+Run: ``python -m benchmarks.packer_speed [--candidates N] [--budget N] [--repeats N]``.
 """
 
 from __future__ import annotations
@@ -115,13 +115,13 @@ def timings(run: Callable[[], object], repeats: int) -> tuple[float, float]:
     return statistics.median(samples), cuts[-1]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=500)
     parser.add_argument("--budget", type=int, default=32_000)
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     counter = TokenCounter()
     pool = candidates(stdlib_chunks(80, args.seed), args.candidates, args.seed)

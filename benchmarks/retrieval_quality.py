@@ -1,6 +1,6 @@
 """Retrieval quality on SWE-bench Verified (dev set): hybrid vs BM25-only vs vector-only.
 
-Per instance (see ``swebench.py`` for checkout, gold and caching) the query is the
+Per instance (see ``benchmarks/swebench.py`` for checkout, gold and caching) the query is the
 ``problem_statement``; each mode returns its top ``--depth`` chunks (default 100). Metrics:
 
 - file Acc@k (k = 1, 3, 5): every gold file is among the first k *distinct files* of the
@@ -19,7 +19,7 @@ BM25, no embedder); vector (every weight 0 but vector); title (hybrid, asked onl
 issue's title: the short question a person types, against the same gold). "Every weight"
 includes the second-pass ``focus`` and ``emphasis`` lists.
 
-Run: ``python benchmarks/retrieval_quality.py [--limit N] [--repos ...] [--model M] [--out D]``.
+Run: ``python -m benchmarks.retrieval_quality [--limit N] [--repos ...] [--model M] [--out D]``.
 Writes ``<out>/retrieval_quality_<model>.json`` and ``.png``.
 """
 
@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import swebench as sb  # noqa: E402
+from benchmarks import swebench as sb
 
 if TYPE_CHECKING:
     from codeintel.indexer.embedder import Embedder
     from codeintel.indexer.repository import Repository
+    from codeintel.retrieval.search import Searcher, SearchResult
 
 MODES = ("hybrid", "bm25", "vector", "title")
 FILE_KS = (1, 3, 5)
@@ -47,7 +45,7 @@ WARM_REPEATS = 2
 _MODULE_LEVEL = re.compile(r"(code|lines|section)@\d+")
 
 
-def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) -> Any:
+def searcher_for(mode: str, repo: Repository, embedder: Embedder, depth: int) -> Searcher:
     from codeintel.retrieval.search import Searcher
     from codeintel.settings import RetrievalSettings
 
@@ -109,27 +107,24 @@ def evaluator(embedder: Embedder, depth: int) -> sb.Evaluate:
     return evaluate
 
 
-def _rankings(searcher: Any, query: str) -> dict[str, Any]:
+def _rankings(searcher: Searcher, query: str) -> dict[str, Any]:
     """Every signal's ranked list, as indexes into ``chunks`` ([path, symbol, kind, start
-    line, language]); what ``tune_fusion.py`` replays to compare fusion weights offline."""
-    from codeintel.indexer.sql import sql_in
-
+    line, language]); what ``tune_fusion`` replays to compare fusion weights offline."""
     ranked = searcher.rankings(query)
     ids = list(dict.fromkeys(cid for ids in ranked.values() for cid in ids))
-    table = searcher.snapshot.chunks.to_table(
-        columns=["id", "path", "symbol", "kind", "start_line", "language"],
-        filter=sql_in("id", ids),
-    )
-    rows = {row.pop("id"): list(row.values()) for row in table.to_pylist()}
-    known = [cid for cid in ids if cid in rows]
+    found = searcher.catalogue.fetch(ids)
+    known = [cid for cid in ids if cid in found]
     index = {cid: i for i, cid in enumerate(known)}
     return {
-        "chunks": [rows[cid] for cid in known],
+        "chunks": [
+            [c.path, c.symbol, c.kind, c.start_line, c.language]
+            for c in (found[cid] for cid in known)
+        ],
         "signals": {name: [index[c] for c in ids if c in index] for name, ids in ranked.items()},
     }
 
 
-def _signals_of_gold(results: list[Any], gold: sb.Gold) -> dict[str, int]:
+def _signals_of_gold(results: list[SearchResult], gold: sb.Gold) -> dict[str, int]:
     """For the best-ranked chunk of each gold file: which signals found it (name → rank)."""
     seen: dict[str, dict[str, int]] = {}
     for r in results:

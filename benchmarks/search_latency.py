@@ -3,21 +3,30 @@
 The index is a copy of this interpreter's standard library (without ``site-packages``),
 about 65k chunks, embedded with ``hashing:384``: vectors of MiniLM's dimension, so the
 vector stage does MiniLM-sized work, without the ~15 minutes MiniLM needs to embed 65k
-chunks on a CPU. Queries go through ``Searcher.search(k=10)`` with that embedder, so each
-timing includes the (microseconds) hashing of the query. MiniLM's own single-query
-``embed`` time is measured apart, with the model loaded once: the latency with MiniLM is
-retrieval + encode.
+chunks on a CPU. It is built through the public API (``Workspace.build``). Queries go
+through ``Searcher.search(k=10)`` with that embedder, so each timing includes the
+(microseconds) hashing of the query. MiniLM's own single-query ``embed`` time is measured
+apart, with the model loaded once: the latency with MiniLM is retrieval + encode.
 
-Stages are timed by wrapping the Searcher's signal methods on one instance (bm25, symbol,
-path, frame, vector, graph, fetch; file, which includes some vector and path work; focus,
-a fusion pass of its own; paths).
+Stages: after each timed query, its pieces are run again one by one through their public
+methods and timed apart (nothing in the Searcher is replaced): ``encode`` (the embedder),
+``bm25``, ``symbol``, ``path``, ``frame`` (``searcher.lexical``), ``vector`` (question and
+emphasis vectors), ``files`` (the whole-file BM25 the file signal orders by),
+``rankings`` (every signal's list, file, graph and focus included: ``Searcher.rankings``),
+``graph`` (the neighbourhood of the fused top hits), ``rank`` (fusion and priors:
+``codeintel.retrieval.rank.rank``) and ``fetch`` (``searcher.catalogue.fetch`` of the top
+k). The stages overlap (``rankings`` holds most of the others), so they do not add up to
+the retrieval time; ``retrieval`` minus ``rankings`` is ranking, fetch and remapping.
 
 ``--without SIGNAL`` (repeatable) also times, side by side in the same passes (query by
-query, alternating), a Searcher with those signals' weights at 0, and prints the ratio.
+query, alternating), a Searcher with those signals' weights at 0, and prints the ratio:
+the cost of the file and focus lists, which have no public method of their own.
 
-Run: ``python benchmarks/search_latency.py [--work DIR] [--repeats N] [--no-minilm]
-[--without file --without focus ...]``.
-``--work`` keeps the copied tree and its index between runs (built only when missing).
+Run from the repository root: ``python -m benchmarks.search_latency [--work DIR]
+[--repeats N] [--no-minilm] [--without file --without focus ...] [--root DIR
+--min-chunks N]``. ``--work`` keeps the copied tree and its index between runs (built only
+when missing); ``--root`` indexes a copy of another tree (a quick check on a small one
+needs ``--min-chunks 0``).
 """
 
 from __future__ import annotations
@@ -36,12 +45,17 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from codeintel import Workspace
 from codeintel.indexer.embedder import load_embedder
-from codeintel.indexer.repository import Repository
+from codeintel.retrieval.priors import file_prior
+from codeintel.retrieval.query import parse_query
+from codeintel.retrieval.rank import fuse, rank
 from codeintel.retrieval.search import Searcher
-from codeintel.settings import EmbedSettings, IndexSettings, RetrievalSettings
+from codeintel.settings import EmbedSettings, RetrievalSettings
+
+T = TypeVar("T")
 
 TARGET_P50_MS = 50.0
 TARGET_P95_MS = 150.0
@@ -51,6 +65,7 @@ MODEL = "hashing:384"
 _SKIP_DIRS = {"site-packages", "__pycache__", ".git", ".codeintel", "idlelib", "turtledemo"}
 _SKIP_SUFFIXES = {".pyc", ".pyo", ".so", ".a", ".whl", ".exe", ".png", ".gif", ".ico"}
 _COPY_MAX_BYTES = 1_000_000
+_STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 IDENTIFIERS = [
     "JSONDecoder.raw_decode",
@@ -133,7 +148,8 @@ PATHS = [
 
 
 def tracebacks(root: Path) -> list[str]:
-    """Tracebacks whose frames name real lines of the copied files."""
+    """Tracebacks whose frames name real lines of the copied files (none for a tree
+    without those standard-library files)."""
     frames = [
         ("json/decoder.py", "raw_decode", "raise JSONDecodeError"),
         ("json/__init__.py", "loads", "return _default_decoder.decode"),
@@ -141,6 +157,8 @@ def tracebacks(root: Path) -> list[str]:
         ("subprocess.py", "communicate", "self._check_timeout"),
         ("shutil.py", "copytree", "return _copytree"),
     ]
+    if not all((root / path).is_file() for path, _, _ in frames):
+        return []
     located = []
     for path, function, needle in frames:
         lines = (root / path).read_text(encoding="utf-8").splitlines()
@@ -168,23 +186,24 @@ def copy_tree(source: Path, dest: Path) -> None:
         shutil.copy2(path, target)
 
 
-def prepare(work: Path) -> Repository:
-    root = work / "stdlib"
-    embed = EmbedSettings(model=MODEL, cache_dir=str(work / "embed-cache"))
+def prepare(work: Path, source: Path, min_chunks: int) -> Workspace:
+    """A copy of ``source`` under ``work``, indexed (incrementally: a kept ``--work``
+    builds only what is missing)."""
+    root = work / ("stdlib" if source == _STDLIB else "tree")
     if not root.is_dir():
-        print(f"copying {sysconfig.get_paths()['stdlib']} to {root}", flush=True)
-        copy_tree(Path(sysconfig.get_paths()["stdlib"]), root)
-    repo = Repository(root, IndexSettings(), embed)
+        print(f"copying {source} to {root}", flush=True)
+        copy_tree(source, root)
+    workspace = Workspace.open(root, embed_model=MODEL, embed_cache_dir=str(work / "embed-cache"))
     started = time.perf_counter()
-    report = repo.build()
+    report = workspace.build()
     print(
         f"index: {report.files} files, {report.chunks} chunks, {report.pending} pending "
         f"({report.changed} changed this run, {time.perf_counter() - started:.1f}s)",
         flush=True,
     )
-    if report.chunks < MIN_CHUNKS:
-        sys.exit(f"only {report.chunks} chunks; the benchmark needs {MIN_CHUNKS}")
-    return repo
+    if report.chunks < min_chunks:
+        sys.exit(f"only {report.chunks} chunks; the benchmark needs {min_chunks}")
+    return workspace
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -192,45 +211,70 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def instrument(searcher: Searcher, stages: dict[str, list[float]]) -> Callable[[], None]:
-    """Time the searcher's stages per query; returns a function that closes a query's record."""
-    current: dict[str, float] = defaultdict(float)
-
-    def timed(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                current[name] += time.perf_counter() - started
-
-        return wrapper
-
-    lexical = searcher.lexical
-    for name, attr in (("bm25", "bm25"), ("symbol", "defining"), ("frame", "at_lines")):
-        setattr(lexical, attr, timed(name, getattr(lexical, attr)))
-    lexical.in_files = timed("path", lexical.in_files)  # type: ignore[method-assign]
-    lexical.resolve_paths = timed("path", lexical.resolve_paths)  # type: ignore[method-assign]
-    searcher.vector.search = timed("vector", searcher.vector.search)  # type: ignore[method-assign]
-    searcher.graph.neighbourhood = timed("graph", searcher.graph.neighbourhood)  # type: ignore[method-assign]
-    searcher._fetch = timed("fetch", searcher._fetch)  # type: ignore[method-assign]
-    # the file signal's own vector/path calls are counted in those stages too
-    searcher._file_signal = timed("file", searcher._file_signal)  # type: ignore[method-assign]
-    searcher._focus = timed("focus", searcher._focus)  # type: ignore[method-assign]
-    searcher._paths_of = timed("paths", searcher._paths_of)  # type: ignore[method-assign]
-    if searcher.embedder is not None:
-        searcher.embedder.embed = timed("encode", searcher.embedder.embed)  # type: ignore[method-assign]
-
-    def close() -> None:
-        for name, seconds in current.items():
-            stages[name].append(seconds * 1000)
-        current.clear()
-
-    return close
+def timed(stages: dict[str, float], name: str, call: Callable[[], T]) -> T:
+    """``call()``, its milliseconds added to ``stages[name]``."""
+    started = time.perf_counter()
+    try:
+        return call()
+    finally:
+        stages[name] = stages.get(name, 0.0) + (time.perf_counter() - started) * 1000
 
 
-def main() -> None:
+def stage_timings(searcher: Searcher, query: str, k: int) -> dict[str, float]:
+    """Milliseconds of each stage of ``query``, every one run apart through its public
+    method, with the arguments ``Searcher.search`` gives it (no filters)."""
+    stages: dict[str, float] = {}
+    settings, lexical, n = searcher.settings, searcher.lexical, searcher.settings.candidates
+    parsed = parse_query(query)
+    embedder = searcher.embedder
+    vectors = []
+    if embedder is not None:
+        vectors.append(timed(stages, "encode", lambda: embedder.embed([parsed.text])[0]))
+        if parsed.emphasis and settings.weight_emphasis > 0:
+            vectors.append(timed(stages, "encode", lambda: embedder.embed([parsed.emphasis])[0]))
+    terms = parsed.terms
+    timed(stages, "bm25", lambda: lexical.bm25(terms, n))
+    timed(stages, "symbol", lambda: lexical.defining(parsed.identifiers, parsed.dotted, n))
+    named = timed(
+        stages,
+        "path",
+        lambda: (
+            lexical.resolve_paths(parsed.paths)
+            + lexical.resolve_paths(parsed.module_paths, min_parts=2)
+        ),
+    )
+    timed(stages, "path", lambda: lexical.in_files(named, terms, n))
+    timed(stages, "frame", lambda: lexical.at_lines(parsed.frames, None, searcher.remapper))
+    for vector in vectors:
+        timed(stages, "vector", functools.partial(searcher.vector.search, vector, n))
+    if settings.weight_file > 0:
+        timed(stages, "files", lambda: lexical.bm25_files(terms, n))
+    ranked = timed(stages, "rankings", lambda: searcher.rankings(query))
+    pending = searcher.vector.pending() if vectors else frozenset[str]()
+    if "graph" in ranked:
+        base = {s: ids for s, ids in ranked.items() if s not in ("graph", "focus")}
+        fused = fuse(base, settings.weights(), settings.rrf_k, pending)
+        seeds = {hit.id: hit.score for hit in fused[: settings.graph_seeds]}
+        timed(stages, "graph", lambda: searcher.graph.neighbourhood(seeds))
+    path_of = searcher.catalogue.path_of()
+    languages = searcher.catalogue.languages
+
+    @functools.cache
+    def prior(path: str) -> float:  # the Searcher keeps its priors by path too
+        return file_prior(path, languages.get(path, ""), settings)
+
+    for path in languages:
+        prior(path)
+
+    def prior_of(chunk_id: str) -> float:
+        return prior(path_of.get(chunk_id, ""))
+
+    hits = timed(stages, "rank", lambda: rank(ranked, settings, prior_of, pending))
+    timed(stages, "fetch", lambda: searcher.catalogue.fetch([hit.id for hit in hits[:k]]))
+    return stages
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None, help="keep the tree and index here")
     parser.add_argument("--repeats", type=int, default=3, help="passes over the queries")
@@ -239,12 +283,17 @@ def main() -> None:
     parser.add_argument(
         "--without", action="append", default=[], metavar="SIGNAL", help="compare, weight 0"
     )
-    args = parser.parse_args()
+    parser.add_argument("--root", type=Path, default=_STDLIB, help="tree to copy and index")
+    parser.add_argument("--min-chunks", type=int, default=MIN_CHUNKS, help="index at least")
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        parser.error(f"{args.root} is not a directory")
     work = args.work or Path(tempfile.mkdtemp(prefix="codeintel-search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    repo = prepare(work)
-    embedder = load_embedder(repo.embed_settings)
-    queries = IDENTIFIERS + PROSE + MIXED + PATHS + tracebacks(repo.root)
+    workspace = prepare(work, args.root.resolve(), args.min_chunks)
+    repo = workspace.repository
+    embedder = load_embedder(workspace.settings.embed)
+    queries = IDENTIFIERS + PROSE + MIXED + PATHS + tracebacks(workspace.root)
     random.Random(7).shuffle(queries)
 
     started = time.perf_counter()
@@ -260,7 +309,6 @@ def main() -> None:
         without = Searcher(repo, RetrievalSettings(**zeroed), embedder)
         without.search(queries[0], k=10)
     stages: dict[str, list[float]] = defaultdict(list)
-    close = instrument(searcher, stages)
     totals: list[float] = []
     without_totals: list[float] = []
     by_kind: dict[str, list[float]] = defaultdict(list)
@@ -271,8 +319,9 @@ def main() -> None:
             started = time.perf_counter()
             results = searcher.search(query, k=10)
             elapsed = (time.perf_counter() - started) * 1000
-            close()
-            assert results and all(r.signals for r in results)
+            for name, ms in stage_timings(searcher, query, 10).items():
+                stages[name].append(ms)
+            assert all(r.signals for r in results)
             totals.append(elapsed)
             by_kind[kinds.get(query, "traceback")].append(elapsed)
             if without is not None:
@@ -289,14 +338,14 @@ def main() -> None:
             minilm.embed([query])
             encode.append((time.perf_counter() - started) * 1000)
 
-    status = repo.status()
+    status = workspace.status()
     p50, p95 = statistics.median(totals), percentile(totals, 0.95)
     print()
     print(
         f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
     )
     print(
-        f"index: {status['chunks']} chunks, {status['files']} files, vectors {MODEL} "
+        f"index: {status.chunks} chunks, {status.files} files, vectors {MODEL} "
         "(MiniLM's dimension, hashing instead of MiniLM so the build takes minutes, not 15+)"
     )
     print(f"queries: {len(queries)} distinct x {args.repeats} passes = {len(totals)}, k=10")
@@ -325,7 +374,7 @@ def main() -> None:
             f" ms; with them {p50 / w50:.2f}x at p50, {p95 / w95:.2f}x at p95"
         )
     result: dict[str, Any] = {
-        "chunks": status["chunks"],
+        "chunks": status.chunks,
         "queries": len(totals),
         "p50_ms": p50,
         "p95_ms": p95,

@@ -1,5 +1,7 @@
 """Shared harness for the SWE-bench benchmarks (``retrieval_quality``, ``token_savings``).
 
+A library: it imports neither benchmark (``run_swebench`` runs both in one pass).
+
 What it does:
 
 - loads the evaluation set (``../shared/eval/swebench_verified_dev.jsonl`` by default: fields
@@ -621,62 +623,3 @@ def publish(
 
 def pct(value: float) -> str:
     return "  n/a" if math.isnan(value) else f"{100 * value:5.1f}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Runs both benchmarks in one pass (one checkout and build per instance), then prints
-    both reports: ``python benchmarks/swebench.py [--limit N] ...``."""
-    import retrieval_quality
-    import token_savings
-    from codeintel.indexer.tokens import TokenCounter
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    add_common_args(parser)
-    parser.add_argument("--depth", type=int, default=100)
-    parser.add_argument("--candidates", type=int, default=200)
-    args = parser.parse_args(argv)
-    instances, worktrees = setup(args)
-    embedder = load_model(args.model)
-    slug = model_slug(args.model)
-    log(f"{len(instances)} instances, model {args.model}")
-    run(
-        instances,
-        worktrees,
-        args.model,
-        {
-            "retrieval_quality": (
-                args.out / "retrieval_quality" / slug,
-                retrieval_quality.evaluator(embedder, args.depth),
-            ),
-            "token_savings": (
-                args.out / "token_savings" / slug,
-                token_savings.evaluator(
-                    embedder, args.candidates, TokenCounter(token_savings.ENCODING)
-                ),
-            ),
-        },
-        embedder,
-    )
-    common = [a for a in (argv or sys.argv[1:]) if a not in ("--report-only",)]
-    for module in (retrieval_quality, token_savings):
-        module.main(_report_args(common))
-    return 0
-
-
-def _report_args(argv: list[str]) -> list[str]:
-    """The shared options only (the per-benchmark ones are dropped), plus --report-only."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--depth", "--candidates"):
-            skip = True
-            continue
-        out.append(arg)
-    return out + ["--report-only"]
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(BENCH_DIR))
-    raise SystemExit(main())

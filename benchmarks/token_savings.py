@@ -1,7 +1,8 @@
 """Token savings on SWE-bench Verified (dev set): how many tokens until the gold is in context.
 
-Per instance (checkout, gold, caching: ``swebench.py``), query = ``problem_statement``, and at
-budgets 2k/4k/8k/16k/32k tokens (cl100k_base) four ways of filling the budget:
+Per instance (checkout, gold, caching: ``benchmarks/swebench.py``), query =
+``problem_statement``, and at budgets 2k/4k/8k/16k/32k tokens (cl100k_base) four ways of
+filling the budget:
 
 - ``packer``: this project. Hybrid search (default settings) gives ``--candidates`` chunks
   (default 200); ``build_context`` packs them (multiple-choice knapsack over full / skeleton /
@@ -23,7 +24,7 @@ asserted. Metrics per budget: ``file_all`` (every gold file has some item in the
 file is in), mean tokens used. Also the means of the whole repository's tokens (every file
 the index holds) and of the gold files' tokens.
 
-Run: ``python benchmarks/token_savings.py [--limit N] [--repos ...] [--model M] [--out D]``.
+Run: ``python -m benchmarks.token_savings [--limit N] [--repos ...] [--model M] [--out D]``.
 Writes ``<out>/token_savings_<model>.json`` and ``.png``.
 """
 
@@ -32,19 +33,18 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import swebench as sb  # noqa: E402
+from benchmarks import swebench as sb
 
 if TYPE_CHECKING:
     from codeintel.agent.context import Candidate
+    from codeintel.agent.render import Piece
     from codeintel.indexer.embedder import Embedder
+    from codeintel.indexer.models import ViewName
     from codeintel.indexer.repository import Repository
     from codeintel.indexer.tokens import TokenCounter
 
@@ -237,7 +237,7 @@ def _whole_files(
     return _entry(items, used, gold)
 
 
-def _pieces(candidates: list[Candidate], views: tuple[str, ...]) -> list[list[Any]]:
+def _pieces(candidates: list[Candidate], views: tuple[ViewName, ...]) -> list[list[Piece]]:
     """Per unique candidate (by path and lines), its pieces in ``views`` order, non-empty."""
     from codeintel.agent.render import chunk_piece
 
@@ -249,16 +249,16 @@ def _pieces(candidates: list[Candidate], views: tuple[str, ...]) -> list[list[An
         if key in seen:
             continue
         seen.add(key)
-        group: list[Any] = []
+        group: list[Piece] = []
         for view in views:
-            piece = chunk_piece(c, view, cand.score)  # type: ignore[arg-type]
+            piece = chunk_piece(c, view, cand.score)
             if piece.body.strip() and all(piece.body != p.body for p in group):
                 group.append(piece)
         groups.append(group)
     return groups
 
 
-def _rendered(pieces: list[Any], budget: int, counter: TokenCounter) -> tuple[list[Any], int]:
+def _rendered(pieces: list[Piece], budget: int, counter: TokenCounter) -> tuple[list[Piece], int]:
     """The pieces' rendering counted exactly; least relevant dropped while over budget."""
     from codeintel.agent.render import render
 
@@ -270,7 +270,7 @@ def _rendered(pieces: list[Any], budget: int, counter: TokenCounter) -> tuple[li
     return pieces, tokens
 
 
-def _items(pieces: list[Any]) -> list[tuple[str, int, int, str]]:
+def _items(pieces: list[Piece]) -> list[tuple[str, int, int, str]]:
     return [(p.path, p.start_line, p.end_line, p.view) for p in pieces]
 
 

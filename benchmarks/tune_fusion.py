@@ -2,9 +2,10 @@
 
 ``retrieval_quality.py`` stores, per instance, every signal's ranked list for the hybrid
 query (``rankings``); ``token_savings.py`` stores the SWE-bench whole-file BM25 ranking
-(``bm25_top_files``). This script replays the product's fusion
-(``codeintel.retrieval.fusion`` and ``priors``) on those lists under other weights and
-reports the retrieval metrics of each variant, in seconds instead of a re-run. One
+(``bm25_top_files``). This script replays the product's ranking, the pure
+``codeintel.retrieval.rank.rank`` that ``Searcher`` ranks with (fusion, then file priors),
+on those lists under other weights and reports the retrieval metrics of each variant, in
+seconds instead of a re-run. One
 approximation: the ``file`` and ``graph`` lists are the ones the recorded run built from
 its own (default) fusion; a variant would reorder them a little.
 
@@ -14,7 +15,7 @@ A variant is a name and overrides (JSON) of ``RetrievalSettings`` (weights, prio
 ranking (Python files only): the fused hits ordered by file rank, without the product's
 file priors and without the chunks its top files bring in.
 
-Run: ``python benchmarks/tune_fusion.py --run benchmarks/out/full --model M
+Run: ``python -m benchmarks.tune_fusion --run benchmarks/out/full --model M
 [--variants FILE.json] [--grid] [--simulate-file-signal]``; prints one row per variant,
 best func@10 first.
 Tuned on the set it is measured on: treat the winner's margin as optimistic and prefer
@@ -32,16 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import swebench as sb  # noqa: E402
-from codeintel.retrieval.fusion import (  # noqa: E402
-    best_first,
-    by_file_rank,
-    reciprocal_rank_fusion,
-)
-from codeintel.retrieval.priors import file_prior  # noqa: E402
-from codeintel.settings import RetrievalSettings  # noqa: E402
+from benchmarks import swebench as sb
+from codeintel.retrieval.fusion import by_file_rank
+from codeintel.retrieval.priors import file_prior
+from codeintel.retrieval.rank import fuse, rank
+from codeintel.settings import RetrievalSettings
 
 DEPTH = 100
 METRICS = ("file@1", "file@3", "file@5", "func@5", "func@10", "mrr")
@@ -83,25 +79,36 @@ def load_cases(run: Path, model: str) -> list[Case]:
 
 
 def replay(case: Case, variant: Mapping[str, Any]) -> list[int]:
-    """The chunk indexes of ``case`` in the order the variant's fusion ranks them."""
+    """The chunk indexes of ``case`` in the order the variant ranks them: the product's own
+    ``rank`` (fusion, then each chunk's file prior) on the recorded lists."""
     settings = RetrievalSettings(
         **{k: v for k, v in variant.items() if k in RetrievalSettings.model_fields}
     )
-    weights = settings.weights()
     ranked = {s: [str(i) for i in ids] for s, ids in case.signals.items()}
     if variant.get("file_signal") == "bm25_files" and "file" not in ranked:
         # as Searcher.rankings: the file signal orders the other signals' fused hits
         base = {s: ids for s, ids in ranked.items() if s not in ("file", "graph")}
         path_of = {str(i): chunk[0] for i, chunk in enumerate(case.chunks)}
         file_ranks = {path: rank for rank, path in enumerate(case.bm25_files, start=1)}
-        fused = reciprocal_rank_fusion(base, weights, settings.rrf_k)
+        fused = fuse(base, settings.weights(), settings.rrf_k)
         ranked["file"] = by_file_rank(fused, path_of, file_ranks)
-    ranked = {s: ids for s, ids in ranked.items() if weights.get(s, 1.0) > 0}  # as Searcher
-    fused = reciprocal_rank_fusion(ranked, weights, settings.rrf_k)
-    for hit in fused:
-        path, _, _, _, language = case.chunks[int(hit.id)]
-        hit.score *= file_prior(path, language, settings)
-    return [int(h.id) for h in best_first(fused)[:DEPTH]]
+    ranked = {s: ids for s, ids in ranked.items() if runs(s, settings)}
+    priors = [file_prior(chunk[0], chunk[4], settings) for chunk in case.chunks]
+    hits = rank(ranked, settings, prior_of=lambda chunk_id: priors[int(chunk_id)])
+    return [int(hit.id) for hit in hits[:DEPTH]]
+
+
+def runs(signal: str, settings: RetrievalSettings) -> bool:
+    """Whether ``Searcher.rankings`` builds ``signal``'s list under ``settings``: the
+    file, graph, focus and emphasis lists only with a weight above 0 (the others always;
+    a weight of 0 then still counts the signal in fusion's tie-break). The recorded index
+    had every chunk embedded, so nothing is pending."""
+    weights = settings.weights()
+    if signal == "graph":
+        return settings.graph_seeds > 0 and weights["graph"] > 0
+    if signal in ("file", "focus", "emphasis"):
+        return weights.get(signal, 1.0) > 0
+    return True
 
 
 def metrics(case: Case, order: list[int]) -> dict[str, float]:

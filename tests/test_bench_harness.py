@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import swebench as sb  # noqa: E402
-import token_savings as ts  # noqa: E402
+from benchmarks import swebench as sb
+from benchmarks import token_savings as ts
 
 PATCH = """\
 diff --git a/pkg/core.py b/pkg/core.py
