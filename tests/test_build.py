@@ -354,10 +354,10 @@ def test_file_that_becomes_skipped_leaves_the_index(tmp_path: Path) -> None:
     assert "app/util.py" not in {row["path"] for row in table_rows(repo.uri, "files")}
 
 
-def test_other_embedder_or_encoding_needs_rebuild(tmp_path: Path) -> None:
+def test_other_embedder_needs_rebuild(tmp_path: Path) -> None:
     write_files(tmp_path, SAMPLE)
     repository(tmp_path, "hashing:64").build()
-    for repo in (repository(tmp_path, "hashing:32"), repository(tmp_path, encoding="o200k_base")):
+    for repo in (repository(tmp_path, "hashing:32"),):
         with pytest.raises(IndexMismatch) as caught:
             repo.build()
         message = str(caught.value)

@@ -11,9 +11,7 @@ from hypothesis import strategies as st
 from codeintel.indexer.chunking import ChunkLimits, chunk_file
 from codeintel.indexer.languages import LANGUAGES, language_for
 from codeintel.indexer.models import Chunk
-from codeintel.indexer.tokens import TokenCounter
 
-COUNTER = TokenCounter()
 SMALL = ChunkLimits(max_chars=160, window_lines=8)
 PATHS = [f"f{spec.extensions[0]}" if spec.extensions else "notes.txt" for spec in LANGUAGES]
 
@@ -55,7 +53,7 @@ BRACEISH = [
 
 
 def check_invariants(path: str, text: str, limits: ChunkLimits = SMALL) -> list[Chunk]:
-    chunks = chunk_file(path, text, language_for(path), COUNTER, limits)
+    chunks = chunk_file(path, text, language_for(path), limits)
     lines = text.split("\n")
     data = text.encode("utf-8")
     covered: list[int] = []
@@ -65,11 +63,6 @@ def check_invariants(path: str, text: str, limits: ChunkLimits = SMALL) -> list[
         assert data[chunk.start_byte : chunk.end_byte] == chunk.text.encode("utf-8")
         assert len(chunk.text) <= limits.max_chars or chunk.start_line == chunk.end_line
         assert "\n" not in chunk.signature
-        assert (chunk.tokens_full, chunk.tokens_skeleton, chunk.tokens_signature) == (
-            COUNTER.count(chunk.text),
-            COUNTER.count(chunk.skeleton),
-            COUNTER.count(chunk.signature),
-        )
         covered += range(chunk.start_line, chunk.end_line + 1)
     assert all(a.end_line < b.start_line for a, b in pairwise(chunks))
     non_blank = [number for number, line in enumerate(lines, 1) if line.strip()]
@@ -287,7 +280,7 @@ def test_syntax_errors_still_give_chunks(path: str) -> None:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_empty_and_blank_files_give_no_chunks(path: str) -> None:
-    assert chunk_file(path, "", language_for(path), COUNTER) == []
+    assert chunk_file(path, "", language_for(path)) == []
     assert check_invariants(path, "\n \n\t\n") == []
 
 

@@ -12,7 +12,6 @@ from codeintel.indexer.chunking import ChunkLimits, chunk_file
 from codeintel.indexer.discover import read_file
 from codeintel.indexer.languages import language_for
 from codeintel.indexer.models import Chunk
-from codeintel.indexer.tokens import TokenCounter
 from codeintel.settings import IndexSettings
 from tests.conftest import write_files
 
@@ -1242,13 +1241,8 @@ CASES = [
 IDS = [case.path for case in CASES]
 
 
-@pytest.fixture(scope="module")
-def counter() -> TokenCounter:
-    return TokenCounter()
-
-
-def _chunks(path: str, counter: TokenCounter, limits: ChunkLimits = LIMITS) -> list[Chunk]:
-    return chunk_file(path, SNIPPETS[path], language_for(path), counter, limits)
+def _chunks(path: str, limits: ChunkLimits = LIMITS) -> list[Chunk]:
+    return chunk_file(path, SNIPPETS[path], language_for(path), limits)
 
 
 def _by_symbol(chunks: list[Chunk], symbol: str) -> list[Chunk]:
@@ -1280,9 +1274,9 @@ def test_every_language_has_a_snippet() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_definitions_in_order(case: Case, counter: TokenCounter) -> None:
+def test_definitions_in_order(case: Case) -> None:
     found: list[tuple[str, str, str]] = []
-    for chunk in _chunks(case.path, counter):
+    for chunk in _chunks(case.path):
         key = (chunk.kind, chunk.symbol, chunk.parent)
         if chunk.kind != "code" and (not found or found[-1] != key):
             found.append(key)
@@ -1290,8 +1284,8 @@ def test_definitions_in_order(case: Case, counter: TokenCounter) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_signatures_docstrings_and_spans(case: Case, counter: TokenCounter) -> None:
-    chunks = _chunks(case.path, counter)
+def test_signatures_docstrings_and_spans(case: Case) -> None:
+    chunks = _chunks(case.path)
     for symbol, signature in case.signatures.items():
         assert _by_symbol(chunks, symbol)[0].signature == signature
     for symbol, docstring in case.docstrings.items():
@@ -1302,10 +1296,8 @@ def test_signatures_docstrings_and_spans(case: Case, counter: TokenCounter) -> N
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.container], ids=lambda c: c.path)
-def test_container_header_lists_members_with_bodies_elided(
-    case: Case, counter: TokenCounter
-) -> None:
-    chunks = _chunks(case.path, counter)
+def test_container_header_lists_members_with_bodies_elided(case: Case) -> None:
+    chunks = _chunks(case.path)
     first_member = next(i for i, c in enumerate(chunks) if c.parent == case.container)
     header = chunks[first_member - 1]
     assert header.symbol == case.container
@@ -1322,8 +1314,8 @@ def test_container_header_lists_members_with_bodies_elided(
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.split], ids=lambda c: c.path)
-def test_large_definition_splits_repeating_its_signature(case: Case, counter: TokenCounter) -> None:
-    parts = _by_symbol(_chunks(case.path, counter), case.split)
+def test_large_definition_splits_repeating_its_signature(case: Case) -> None:
+    parts = _by_symbol(_chunks(case.path), case.split)
     assert len(parts) >= 2
     assert len({(p.signature, p.skeleton, p.kind, p.parent) for p in parts}) == 1
     assert all(p.end_line + 1 <= q.start_line for p, q in pairwise(parts))
@@ -1334,40 +1326,40 @@ def test_large_definition_splits_repeating_its_signature(case: Case, counter: To
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.members_when_small], ids=lambda c: c.path)
-def test_small_containers_split_at_a_small_limit(case: Case, counter: TokenCounter) -> None:
-    symbols = {chunk.symbol for chunk in _chunks(case.path, counter, ChunkLimits(max_chars=50))}
+def test_small_containers_split_at_a_small_limit(case: Case) -> None:
+    symbols = {chunk.symbol for chunk in _chunks(case.path, ChunkLimits(max_chars=50))}
     assert set(case.members_when_small) <= symbols
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_generous_limit_keeps_definitions_whole(case: Case, counter: TokenCounter) -> None:
-    chunks = _chunks(case.path, counter, ChunkLimits(max_chars=2000))
+def test_generous_limit_keeps_definitions_whole(case: Case) -> None:
+    chunks = _chunks(case.path, ChunkLimits(max_chars=2000))
     assert "\n".join(chunk.text for chunk in chunks).split() == SNIPPETS[case.path].split()
     assert not [chunk for chunk in chunks if case.container and chunk.parent == case.container]
     assert len([chunk for chunk in chunks if chunk.symbol == case.split]) <= 1
 
 
-def test_go_receiver_owns_the_method(counter: TokenCounter) -> None:
-    run = _by_symbol(_chunks("server.go", counter), "Server.Run")[0]
+def test_go_receiver_owns_the_method() -> None:
+    run = _by_symbol(_chunks("server.go"), "Server.Run")[0]
     assert (run.kind, run.parent, run.defines) == ("method", "Server", ["Run"])
 
 
-def test_rust_trait_impl_is_named_by_its_type(counter: TokenCounter) -> None:
-    impls = [c for c in _chunks("cache.rs", counter) if c.kind == "impl"]
+def test_rust_trait_impl_is_named_by_its_type() -> None:
+    impls = [c for c in _chunks("cache.rs") if c.kind == "impl"]
     assert [c.signature for c in impls] == ["impl Cache", "impl Describe for Cache"]
     assert {c.symbol for c in impls} == {"Cache"}
 
 
-def test_rust_attributes_attach_to_the_item(counter: TokenCounter) -> None:
+def test_rust_attributes_attach_to_the_item() -> None:
     text = "/// A point.\n#[derive(Debug)]\npub struct P {\n    x: i32,\n}\n"
-    [chunk] = chunk_file("p.rs", text, language_for("p.rs"), counter)
+    [chunk] = chunk_file("p.rs", text, language_for("p.rs"))
     assert (chunk.kind, chunk.symbol, chunk.docstring) == ("struct", "P", "A point.")
     assert (chunk.start_line, chunk.end_line) == (1, 5)
 
 
-def test_trailing_comment_is_not_a_docstring(counter: TokenCounter) -> None:
+def test_trailing_comment_is_not_a_docstring() -> None:
     text = "int x = 1; // counter\nint f(void) {\n    return x;\n}\n"
-    chunks = chunk_file("f.c", text, language_for("f.c"), counter)
+    chunks = chunk_file("f.c", text, language_for("f.c"))
     assert [(c.kind, c.start_line, c.docstring) for c in chunks] == [
         ("code", 1, ""),
         ("function", 2, ""),
@@ -1388,10 +1380,10 @@ def test_trailing_comment_is_not_a_docstring(counter: TokenCounter) -> None:
     ],
 )
 def test_a_name_with_an_undecodable_byte_keeps_its_replacement_character(
-    tmp_path: Path, counter: TokenCounter, path: str, source: bytes, symbol: str
+    tmp_path: Path, path: str, source: bytes, symbol: str
 ) -> None:
     write_files(tmp_path, {path: source})
     _, text, invalid = read_file(tmp_path, path, IndexSettings())
     assert isinstance(text, str) and invalid
-    chunks = chunk_file(path, text, language_for(path), counter, ChunkLimits(max_chars=30))
+    chunks = chunk_file(path, text, language_for(path), ChunkLimits(max_chars=30))
     assert symbol in {chunk.symbol for chunk in chunks}

@@ -51,7 +51,7 @@ def test_precedence_defaults_toml_env_flags(tmp_path: Path) -> None:
 
 
 BAD_ENV = [
-    ("CODEINTEL_INDEX_ENCODING", "p50k_base", ["index.encoding", "cl100k_base", "o200k_base"]),
+    ("CODEINTEL_CONTEXT_ENCODING", "p50k_base", ["context.encoding", "cl100k_base", "o200k_base"]),
     ("CODEINTEL_INDEX_MAX_FILE_BYTES", "lots", ["index.max_file_bytes", "valid integer"]),
     ("CODEINTEL_INDEX_WORKERS", "-1", ["index.workers", "greater than or equal to 0"]),
     ("CODEINTEL_EMBED_DEVICE", "tpu", ["embed.device", "'cpu', 'cuda', 'mps' or 'auto'"]),
@@ -74,7 +74,7 @@ def test_bad_environment_value(tmp_path: Path, name: str, value: str, expected: 
 
 BAD_TOML = [
     ("[index]\nmax_file_bytes = 'big'\n", ["index.max_file_bytes", "valid integer"]),
-    ("[index]\nencoding = 'gpt2'\n", ["index.encoding", "'cl100k_base' or 'o200k_base'"]),
+    ("[context]\nencoding = 'gpt2'\n", ["context.encoding", "'cl100k_base' or 'o200k_base'"]),
     ("[index]\ninclude = 'src'\n", ["index.include", "valid list"]),
     ("[index]\nmax_file_size = 1\n", ["unknown setting index.max_file_size", "max_file_bytes"]),
     ("[indexer]\nuri = 'x'\n", ["unknown section [indexer]", "index, embed"]),
@@ -103,7 +103,7 @@ def test_bad_flag_names_the_command_line(tmp_path: Path) -> None:
 
 def test_long_bad_value_is_shortened(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(tmp_path, environ={"CODEINTEL_INDEX_ENCODING": "x" * 5000})
+        load_settings(tmp_path, environ={"CODEINTEL_CONTEXT_ENCODING": "x" * 5000})
     assert len(str(caught.value)) < 300
 
 
@@ -120,11 +120,11 @@ def test_cli_honours_precedence_and_reports_bad_settings(
     assert json.loads(built.stdout)["files"] == 1  # a.py; codeintel.toml is not content
     status = json.loads(runner.invoke(main, ["index", "status", str(tmp_path), "--json"]).stdout)
     assert status["embedder"] == "hashing:24"
-    monkeypatch.setenv("CODEINTEL_INDEX_ENCODING", "latin1")
+    monkeypatch.setenv("CODEINTEL_EMBED_DEVICE", "gpu")
     failed = runner.invoke(main, ["index", "build", str(tmp_path)])
     assert failed.exit_code == 1
     assert failed.stderr.count("\n") == 1
-    assert "index.encoding" in failed.stderr and "CODEINTEL_INDEX_ENCODING" in failed.stderr
+    assert "embed.device" in failed.stderr and "CODEINTEL_EMBED_DEVICE" in failed.stderr
 
 
 def test_fusion_weights_are_every_weight_field() -> None:

@@ -43,7 +43,6 @@ class IndexSettings(_Section):
     exclude: list[str] = Field(default_factory=list, description="extra globs to leave out")
     uri: str = Field("", description="database URI; default <repo>/.codeintel/db")
     storage_options: dict[str, str] = Field(default_factory=dict)
-    encoding: Encoding = "cl100k_base"
     lock_timeout: float = Field(30.0, ge=0, description="seconds to wait for another writer")
     workers: int = Field(0, ge=0, description="chunking processes; 0 = one per core")
     vector_index_min_rows: int = Field(
@@ -113,6 +112,9 @@ class ContextSettings(_Section):
     """
 
     budget: int = Field(8000, ge=0, description="token budget of a context")
+    encoding: Encoding = Field(
+        "cl100k_base", description="tokenizer counting a context when --llm names none"
+    )
     candidates: int = Field(200, ge=1, description="retrieved chunks the packer chooses from")
     companion_files: int = Field(
         3, ge=0, description="top files whose every other chunk is offered too"

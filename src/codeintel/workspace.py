@@ -127,8 +127,8 @@ class Workspace:
         ``context.budget``), counted with ``encoding`` or the tokenizer of OpenAI model
         ``llm``."""
         require_question(query)
-        counter = TokenCounter(encoding_for(llm, encoding))
         settings = self.settings.context
+        counter = TokenCounter(encoding_for(llm, encoding, settings.encoding))
         searcher, status = self._searcher(lexical)
         found = candidates_for(searcher, query, candidates or settings.candidates, settings)
         packed = build_context(

@@ -59,9 +59,6 @@ class Chunk:
     references: list[str] = field(default_factory=list)
     id: str = ""
     sha256: str = ""
-    tokens_full: int = 0
-    tokens_skeleton: int = 0
-    tokens_signature: int = 0
 
     def view_text(self, view: ViewName) -> str:
         return {"full": self.text, "skeleton": self.skeleton, "signature": self.signature}[view]
@@ -80,7 +77,6 @@ class IndexStatus:
     languages: dict[str, int]  # chunks per language, most first
     embedder: str
     dim: int
-    encoding: str
     schema_version: str
 
     def to_json(self) -> dict[str, Any]:

@@ -138,7 +138,6 @@ def plan_changes(
 
 def _chunk_all(
     changed: list[tuple[FileRecord, str]],
-    encoding: str,
     model_id: str,
     limits: ChunkLimits,
     workers: int,
@@ -150,9 +149,7 @@ def _chunk_all(
     workers = workers or os.cpu_count() or 1
     if workers == 1 or total_bytes < _PARALLEL_MIN_BYTES:
         for start in range(0, len(items), _WORKER_BATCH_FILES):
-            yield from file_rows(
-                items[start : start + _WORKER_BATCH_FILES], encoding, model_id, limits
-            )
+            yield from file_rows(items[start : start + _WORKER_BATCH_FILES], model_id, limits)
         return
     batches = [
         items[i : i + _WORKER_BATCH_FILES] for i in range(0, len(items), _WORKER_BATCH_FILES)
@@ -164,7 +161,7 @@ def _chunk_all(
         initializer=_exit_with_parent,
         initargs=(os.getpid(),),
     ) as pool:
-        futures = [pool.submit(file_rows, batch, encoding, model_id, limits) for batch in batches]
+        futures = [pool.submit(file_rows, batch, model_id, limits) for batch in batches]
         for future in futures:
             yield from future.result()
 
@@ -225,7 +222,6 @@ class Builder:
         file_rows_: list[dict[str, Any]] = []
         rows_iter = _chunk_all(
             plan.changed,
-            self.store.meta.encoding,
             self.store.meta.embedder,
             limits,
             self.settings.workers,

@@ -69,7 +69,7 @@ class Repository:
 
     def expected_meta(self) -> IndexMeta:
         model_id, dim = embedder_identity(self.embed_settings)
-        return IndexMeta(embedder=model_id, dim=dim, encoding=self.index_settings.encoding)
+        return IndexMeta(embedder=model_id, dim=dim)
 
     def open_store(self, check: bool = True) -> Store:
         """The index for reading; with ``check``, refused if the embedder settings changed."""

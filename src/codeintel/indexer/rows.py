@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from codeintel.indexer.chunking import ChunkLimits, chunk_file
@@ -11,14 +10,8 @@ from codeintel.indexer.embed_text import embedding_text
 from codeintel.indexer.languages import BY_NAME
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.terms import chunk_terms
-from codeintel.indexer.tokens import TokenCounter
 
 Row = dict[str, Any]
-
-
-@functools.lru_cache(maxsize=2)
-def _counter(encoding: str) -> TokenCounter:
-    return TokenCounter(encoding)
 
 
 def chunk_row(chunk: Chunk, model_id: str) -> Row:
@@ -32,14 +25,13 @@ def chunk_row(chunk: Chunk, model_id: str) -> Row:
 
 
 def file_rows(
-    items: list[tuple[str, str, str]], encoding: str, model_id: str, limits: ChunkLimits
+    items: list[tuple[str, str, str]], model_id: str, limits: ChunkLimits
 ) -> list[tuple[str, str, list[Row]]]:
     """For (path, language, text) items: (path, the whole file's full-text terms, chunk
     rows) each, in the same order."""
-    counter = _counter(encoding)
     out: list[tuple[str, str, list[Row]]] = []
     for path, language, text in items:
-        chunks = chunk_file(path, text, BY_NAME[language], counter, limits)
+        chunks = chunk_file(path, text, BY_NAME[language], limits)
         rows = [chunk_row(chunk, model_id) for chunk in chunks]
         out.append((path, chunk_terms(path, "", text), rows))
     return out

@@ -71,6 +71,5 @@ class Snapshot:
             languages=dict(Counter(languages).most_common()),
             embedder=self.meta.embedder,
             dim=self.meta.dim,
-            encoding=self.meta.encoding,
             schema_version=self.meta.schema_version,
         )

@@ -2,7 +2,7 @@
 
 Tables: ``chunks`` (one row per chunk, ``id`` is the key, ``vector`` null until embedded),
 ``files`` (path → identity and chunk ids) and ``meta`` (schema version, embedder,
-tokenizer, generation). Every write is a batched, idempotent ``merge_insert`` on the key,
+generation). Every write is a batched, idempotent ``merge_insert`` on the key,
 so a batch is one commit: readers see it whole or not at all, and a killed build leaves
 nothing half-written.
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from lancedb.db import DBConnection
     from lancedb.table import Table
 
-SCHEMA_VERSION = "2"  # 2: files.terms, the whole-file full-text document
+SCHEMA_VERSION = "3"  # 2: files.terms, the whole-file full-text document; 3: no token counts
 # A version stays this long after a newer one replaced it, so a reader that opened it just
 # before a build finished can complete its query; `compact` prunes the rest.
 KEEP_OLD_VERSIONS = timedelta(seconds=60)
@@ -66,9 +66,6 @@ _CHUNK_FIELDS = [
     ("defines", pa.list_(pa.string())),
     ("references", pa.list_(pa.string())),
     ("sha256", pa.string()),
-    ("tokens_full", pa.int32()),
-    ("tokens_skeleton", pa.int32()),
-    ("tokens_signature", pa.int32()),
     ("terms", pa.string()),
     ("embed_key", pa.string()),
 ]
@@ -111,7 +108,6 @@ def _generation_of(table: str) -> int | None:
 class IndexMeta:
     embedder: str
     dim: int
-    encoding: str
     schema_version: str = SCHEMA_VERSION
     generation: int = 0
     published: float = 0.0  # when this generation became the live one (epoch seconds)
@@ -122,7 +118,6 @@ class IndexMeta:
         return cls(
             embedder=stored.get("embedder", "?"),
             dim=int(stored.get("dim", "0")),
-            encoding=stored.get("encoding", "?"),
             schema_version=stored.get("schema_version", "?"),
             generation=int(stored.get("generation", "0")),
             published=float(stored.get("published", "0")),
@@ -140,18 +135,12 @@ class IndexMeta:
                 f"index was embedded with {self.embedder} (dim {self.dim}) but embed.model is "
                 f"{expected.embedder} (dim {expected.dim}); run `codeintel index build --rebuild`"
             )
-        if expected is not None and self.encoding != expected.encoding:
-            raise IndexMismatch(
-                f"index counted tokens with {self.encoding} but index.encoding is "
-                f"{expected.encoding}; run `codeintel index build --rebuild`"
-            )
 
     def as_rows(self) -> list[dict[str, str]]:
         return [
             {"key": "schema_version", "value": self.schema_version},
             {"key": "embedder", "value": self.embedder},
             {"key": "dim", "value": str(self.dim)},
-            {"key": "encoding", "value": self.encoding},
             {"key": "generation", "value": str(self.generation)},
             {"key": "published", "value": repr(self.published)},
         ]

@@ -40,9 +40,11 @@ TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
 
 
-def encoding_for(llm: str | None = None, encoding: str | None = None) -> str:
+def encoding_for(
+    llm: str | None = None, encoding: str | None = None, default: str = DEFAULT_ENCODING
+) -> str:
     """The encoding to count with: ``encoding`` itself, or the one LLM ``llm`` uses (by
-    longest known name prefix), or the default. An unknown LLM is refused, never guessed."""
+    longest known name prefix), or ``default``. An unknown LLM is refused, never guessed."""
     if llm and encoding:
         raise ConfigError("--llm and --encoding are alternatives; pass one of them")
     if encoding:
@@ -50,7 +52,7 @@ def encoding_for(llm: str | None = None, encoding: str | None = None) -> str:
             raise ConfigError(f"unknown encoding {encoding!r}; allowed: {', '.join(ENCODINGS)}")
         return encoding
     if not llm:
-        return DEFAULT_ENCODING
+        return default
     matches = [prefix for prefix in MODEL_ENCODINGS if llm.lower().startswith(prefix)]
     if not matches:
         known = ", ".join(f"{prefix}*" for prefix in MODEL_ENCODINGS)

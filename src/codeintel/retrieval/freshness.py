@@ -19,7 +19,6 @@ from codeintel.indexer.discover import read_file
 from codeintel.indexer.languages import language_for
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
-from codeintel.indexer.tokens import TokenCounter
 
 
 def stale_paths(repo: Repository, states: dict[str, tuple[str, int, float]]) -> list[str]:
@@ -53,7 +52,6 @@ class Remapper:
 
     repo: Repository
     states: dict[str, tuple[str, int, float]]  # path → (sha256, size, mtime) in the snapshot
-    encoding: str
     _fresh: dict[tuple[str, int, float], dict[str, Chunk]] = field(default_factory=dict)
 
     def is_stale(self, path: str) -> bool:
@@ -88,5 +86,4 @@ class Remapper:
         record, text, _ = read_file(self.repo.root, path, settings)
         if record is None or not isinstance(text, str):
             return []
-        counter = TokenCounter(self.encoding)
-        return chunk_file(path, text, language_for(path), counter, ChunkLimits.of(settings))
+        return chunk_file(path, text, language_for(path), ChunkLimits.of(settings))

@@ -144,11 +144,7 @@ class Searcher:
         if not fresh and refresh_lexical(repo):
             snapshot = repo.snapshot(check=False)
         self.snapshot = snapshot
-        self.remapper = (
-            Remapper(repo, snapshot.file_states(), snapshot.meta.encoding)
-            if self.settings.freshness
-            else None
-        )
+        self.remapper = Remapper(repo, snapshot.file_states()) if self.settings.freshness else None
         self.catalogue = Catalogue(snapshot, self.remapper)
         self.languages = self.catalogue.languages
         self.lexical = LexicalSignals(snapshot.chunks, snapshot.files, sorted(self.languages))

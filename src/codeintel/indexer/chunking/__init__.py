@@ -10,7 +10,6 @@ from codeintel.indexer.chunking.source import ChunkLimits, Piece, Source
 from codeintel.indexer.chunking.syntax import syntax_pieces
 from codeintel.indexer.languages import LanguageSpec
 from codeintel.indexer.models import Chunk, sha256_text
-from codeintel.indexer.tokens import TokenCounter
 
 __all__ = ["ChunkLimits", "chunk_file"]
 
@@ -49,7 +48,6 @@ def chunk_file(
     path: str,
     text: str,
     spec: LanguageSpec,
-    counter: TokenCounter,
     limits: ChunkLimits | None = None,
 ) -> list[Chunk]:
     """Chunks of one file, in file order, covering every non-blank line exactly once."""
@@ -57,20 +55,7 @@ def chunk_file(
     pieces = _pieces(spec, source, limits or ChunkLimits())
     chunks = [_chunk_of(path, spec.name, source, piece) for piece in pieces]
     _assign_ids(chunks)
-    views = [view for chunk in chunks for view in (chunk.text, chunk.skeleton, chunk.signature)]
-    counts = _token_counts(counter, views)
-    for index, chunk in enumerate(chunks):
-        chunk.tokens_full, chunk.tokens_skeleton, chunk.tokens_signature = counts[
-            3 * index : 3 * index + 3
-        ]
     return chunks
-
-
-def _token_counts(counter: TokenCounter, texts: list[str]) -> list[int]:
-    """Exact counts, each distinct text encoded once (a small chunk's views often coincide)."""
-    unique = list(dict.fromkeys(texts))
-    counts = dict(zip(unique, counter.count_many(unique) if unique else [], strict=True))
-    return [counts[text] for text in texts]
 
 
 def _chunk_of(path: str, language: str, source: Source, piece: Piece) -> Chunk:
