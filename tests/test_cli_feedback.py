@@ -202,3 +202,17 @@ def test_an_unchanged_build_does_not_compact(shop: Path) -> None:
     progress = Recorder()
     repo.build(progress=progress)
     assert "compacting" in progress.phases()
+
+
+def test_any_setting_can_be_set_for_one_run(shop: Path) -> None:
+    packed = run("--set", "context.budget=120", "context", "cart", "--path", str(shop), "--json")
+    assert json.loads(packed.stdout)["budget"] == 120
+    two = run("--set", "retrieval.k=2", "search", "cart", "--path", str(shop), "--json")
+    assert len(results(two)) == 2
+    plan = run(
+        "--set", 'index.exclude=["tools/**"]', "index", "build", str(shop), "--dry-run", "--json"
+    )
+    assert json.loads(plan.stdout)["delete"] == ["tools/report.py"]
+    bogus = run("--set", "context.bogus=1", "index", "status", str(shop))
+    assert "context.bogus" in one_line_error(bogus)
+    assert run("--set", "nodots", "index", "status", str(shop)).exit_code == 2

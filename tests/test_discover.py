@@ -280,3 +280,27 @@ def test_generated_markers_count_only_in_comments(tmp_path: Path) -> None:
         "gen/api_pb2.py": "generated",
         "gen/schema.ts": "generated",
     }
+
+
+GLOB_TREE = {
+    "top.py": "x = 1\n",
+    "app/a.py": "x = 1\n",
+    "app/sub/b.js": "let x = 1;\n",
+    "docs/guide.md": "# Guide\n",
+    "tests/test_x.py": "x = 1\n",
+    "web/app/c.py": "x = 1\n",
+}
+
+
+@pytest.mark.parametrize(
+    "pattern", ["*.py", "app/*", "app/**/*.js", "/top.py", "docs/", "**/test_*.py", "app"]
+)
+def test_a_search_glob_means_what_an_exclude_means(tmp_path: Path, pattern: str) -> None:
+    """``search --glob P`` keeps exactly the files ``index.exclude = [P]`` would leave out."""
+    from codeintel.retrieval.search import Filters
+
+    write_files(tmp_path, GLOB_TREE)
+    every = set(candidate_paths(tmp_path, IndexSettings()))
+    excluded = every - set(candidate_paths(tmp_path, IndexSettings(exclude=[pattern])))
+    kept = {path for path in every if Filters(path_glob=pattern).allows(path, "python")}
+    assert kept == excluded and kept

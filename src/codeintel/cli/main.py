@@ -51,16 +51,45 @@ def _plural(count: int, one: str, many: str) -> str:
 def _workspace(path: Path, **overrides: Any) -> Workspace:
     from codeintel import Workspace
 
-    return Workspace.open(path, notes=_note, **overrides)
+    assigned = click.get_current_context().find_root().obj.get("settings", {})
+    return Workspace.open(path, notes=_note, **{**assigned, **overrides})
+
+
+def _assignments(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Any]:
+    """``--set section.key=value`` → Workspace overrides (lists and tables as JSON)."""
+    assigned: dict[str, Any] = {}
+    for item in values:
+        name, equals, raw = item.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not (equals and dot and section and key):
+            raise click.BadParameter(f"{item!r}: write SECTION.KEY=VALUE, e.g. context.budget=4000")
+        value: Any = raw
+        if raw[:1] in "[{":
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise click.BadParameter(f"{item!r}: the value is not valid JSON ({exc})") from None
+        assigned[f"{section}_{key}"] = value
+    return assigned
 
 
 @click.group(cls=_Group)
 @click.option("--debug", is_flag=True, envvar="CODEINTEL_DEBUG", help="Show tracebacks on errors.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    callback=_assignments,
+    help="Any setting for this run, above codeintel.toml and the environment (repeatable).",
+)
 @click.version_option(package_name="codeintel")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, settings: dict[str, Any]) -> None:
     """codeintel: index a codebase, then give an LLM only the code that matters."""
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "settings": settings}
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -89,12 +89,19 @@ def _git_candidates(root: Path) -> list[str] | None:
     return sorted({name for name in names if name})
 
 
+def path_patterns(patterns: list[str]) -> pathspec.PathSpec[Any]:
+    """Globs with gitignore semantics (``*.py`` at any depth, ``app/*`` and everything below
+    it, ``**``, ``!`` to re-include): what ``index.include``/``exclude``, ``.codeintelignore``
+    and ``search --glob`` all mean."""
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+
+
 def _read_spec(path: Path) -> pathspec.PathSpec[Any] | None:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return path_patterns(lines)
 
 
 def _walk_candidates(root: Path) -> list[str]:
@@ -142,7 +149,7 @@ def _walk_candidates(root: Path) -> list[str]:
 def _forced(root: Path, patterns: list[str]) -> Iterator[str]:
     if not patterns:
         return
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    spec = path_patterns(patterns)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [name for name in dirnames if name not in _ALWAYS_SKIPPED_DIRS]
         for name in filenames:
@@ -160,7 +167,7 @@ def candidate_paths(root: Path, settings: IndexSettings) -> list[str]:
     if ignore_file.is_file():
         excludes += ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     if excludes:
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", excludes)
+        spec = path_patterns(excludes)
         candidates = [path for path in candidates if not spec.match_file(path)]
     paths = (set(candidates) | set(_forced(root, settings.include))) - _OWN_FILES
     return sorted(p for p in paths if not set(PurePosixPath(p).parts) & _ALWAYS_SKIPPED_DIRS)

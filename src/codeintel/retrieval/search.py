@@ -3,13 +3,13 @@ fused into one ranking where every result says which signals found it."""
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Set as AbstractSet
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from codeintel.errors import ConfigError
+from codeintel.indexer.discover import path_patterns
 from codeintel.indexer.embedder import Embedder
 from codeintel.indexer.languages import LANGUAGES
 from codeintel.indexer.models import Chunk
@@ -97,8 +97,11 @@ class Filters:
     language: str | None = None
     path_glob: str | None = None
     folder: str = ""  # a folder of the repository, posix, relative to its root
+    _glob: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.path_glob:
+            object.__setattr__(self, "_glob", path_patterns([self.path_glob]))
         if self.language is None:
             return
         language = self.language.lower()
@@ -124,7 +127,7 @@ class Filters:
             return False
         if not path.startswith(self._prefix):
             return False
-        return not self.path_glob or fnmatch.fnmatchcase(path, self.path_glob)
+        return not self.path_glob or bool(self._glob.match_file(path))
 
 
 class Searcher:
