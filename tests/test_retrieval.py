@@ -16,6 +16,7 @@ from codeintel.agent.candidates import candidates_for
 from codeintel.indexer.embedder import Embedder, load_embedder
 from codeintel.indexer.lock import writer_lock
 from codeintel.indexer.repository import Repository
+from codeintel.retrieval.freshness import refresh_lexical
 from codeintel.retrieval.query import parse_query
 from codeintel.retrieval.search import Filters, Searcher, SearchResult
 from codeintel.retrieval.vector import VectorSignal
@@ -506,9 +507,10 @@ def test_stale_file_is_reindexed_lexically_before_answering(
 ) -> None:
     root = fresh.root
     edit_utils(root)
+    assert refresh_lexical(fresh) is None  # the lexical refresh route
     searcher = Searcher(fresh, RetrievalSettings(), embedder)
     assert searcher.remapper is not None
-    assert not searcher.remapper.is_stale("app/utils.py")  # the lexical refresh route
+    assert not searcher.remapper.is_stale("app/utils.py")
     moved = by_symbol(searcher.search("slugify", k=5), "slugify")
     assert moved.chunk.start_line == line_of(root, "app/utils.py", "def slugify")
     assert moved.chunk.start_line > 13  # it moved down
@@ -534,6 +536,8 @@ def test_stale_file_is_remapped_when_another_writer_holds_the_lock(
             stack.enter_context(writer_held(fresh))
         else:
             stack.enter_context(lock_in_subprocess(fresh))
+        reason = refresh_lexical(fresh)
+        assert reason is not None and "another indexer" in reason
         searcher = Searcher(fresh, RetrievalSettings(), embedder)
         assert searcher.remapper is not None
         assert searcher.remapper.is_stale("app/utils.py")  # the remap route
@@ -559,6 +563,7 @@ def test_traceback_into_a_stale_file_uses_its_current_lines(
     query = f'File "app/utils.py", line {line}, in slugify\nAttributeError: boom'
     for locked in (True, False):
         with writer_held(fresh) if locked else contextlib.nullcontext():
+            assert (refresh_lexical(fresh) is None) is not locked
             results = Searcher(fresh, RetrievalSettings(), embedder).search(query, k=5)
         framed = [r for r in results if "frame" in r.signals]
         assert [r.chunk.symbol for r in framed] == ["slugify"], locked
@@ -569,6 +574,7 @@ def test_traceback_into_a_stale_file_uses_its_current_lines(
 def test_deleted_file_never_appears(fresh: Repository, embedder: Embedder, locked: bool) -> None:
     (fresh.root / "web/static/client.js").unlink()
     with writer_held(fresh) if locked else contextlib.nullcontext():
+        assert (refresh_lexical(fresh) is None) is not locked
         searcher = Searcher(fresh, RetrievalSettings(), embedder)
         for query in ("getUserName", "get user name", "web/static/client.js", "fetchProfile"):
             results = searcher.search(query, k=25)
@@ -697,6 +703,7 @@ def test_an_edited_file_is_found_by_its_new_words_at_file_level(fresh: Repositor
     path = fresh.root / "app/utils.py"
     path.write_text(path.read_text() + "\n\ndef zebra_crossing() -> None:\n    pass\n")
     bump_mtime(path)
+    assert refresh_lexical(fresh) is None
     searcher = Searcher(fresh, RetrievalSettings(), None)
     files = searcher.lexical.bm25_files(parse_query("zebra crossing").terms, 5)
     assert [path for path, _ in files] == ["app/utils.py"]

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from codeintel import Workspace
 from codeintel.cli.main import main
 from codeintel.errors import ConfigError, EmptyQuestion, NotIndexed
+from codeintel.indexer.lock import writer_lock
 from tests.conftest import git_init, write_files
 
 TREE = {
@@ -100,3 +101,18 @@ def test_threads_share_one_workspace(workspace: Workspace) -> None:
     for thread in threads:
         thread.join()
     assert paths == ["app/users.py"] * 6
+
+
+def test_changed_files_are_searchable_without_a_build(workspace: Workspace) -> None:
+    notes: list[str] = []
+    reader = Workspace.open(workspace.root, notes=notes.append, embed_model="hashing:64")
+    reader.search("invoice total")
+    billing = workspace.root / "app" / "billing.py"
+    billing.write_text(billing.read_text() + "\n\ndef refund_invoice(invoice):\n    pass\n")
+    assert reader.refresh() and not notes
+    assert reader.search("refund invoice", k=1).results[0].chunk.symbol == "refund_invoice"
+
+    billing.write_text(billing.read_text() + "\n\ndef void_invoice(invoice):\n    pass\n")
+    with writer_lock(workspace.repository.index_dir / "write.lock", timeout=0):
+        assert not reader.refresh()
+    assert notes and "another indexer" in notes[0]

@@ -88,12 +88,16 @@ class Workspace:
         return self.repository.status()
 
     def refresh(self) -> bool:
-        """Re-index (lexically) files changed on disk since the last build; False when that
-        cannot happen now (another writer holds the lock, the index folder is read-only)."""
+        """Re-index (lexically) files changed on disk since the last build, so their new
+        text is found; False, with the reason told to ``notes``, when that cannot happen now
+        (another writer holds the lock, the index folder is read-only): results are then
+        still mapped onto the lines on disk, but new text is not searchable."""
         self._require_index()
-        refreshed = refresh_lexical(self.repository)
+        reason = refresh_lexical(self.repository)
+        if reason is not None:
+            self.notes(f"changed files not re-indexed ({reason}); results follow their lines")
         self._forget_searchers()
-        return refreshed
+        return reason is None
 
     # -- questions --------------------------------------------------------------------
 
@@ -168,9 +172,13 @@ class Workspace:
         embedder = self._lazy_embedder() if vectors else None
         with self._lock:
             searcher = self._searchers.get(vectors)
-            if searcher is None or _version(searcher.snapshot) != _version(snapshot):
-                searcher = Searcher(self.repository, self.settings.retrieval, embedder)
+        if searcher is None or _version(searcher.snapshot) != _version(snapshot):
+            if self.settings.retrieval.freshness:
+                self.refresh()
+            searcher = Searcher(self.repository, self.settings.retrieval, embedder)
+            with self._lock:
                 self._searchers[vectors] = searcher
+            status = searcher.snapshot.status(str(self.root), self.repository.uri)
         return searcher, status
 
     @staticmethod

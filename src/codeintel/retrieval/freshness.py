@@ -1,11 +1,12 @@
 """Results never point at lines that moved.
 
-When a Searcher opens, indexed files whose size or mtime changed are re-indexed lexically
-(an incremental build that does not wait for the writer lock), so their new text can be
-found. Whatever happens later, or if that build cannot run (another writer, a read-only
-checkout), every result is checked against its file on disk at answer time: a file that
-changed since the snapshot is re-chunked in memory and the result mapped by content id. A
-chunk that only moved keeps its id and gets its new lines; one whose text changed is dropped.
+Before a search opens the index, indexed files whose size or mtime changed are re-indexed
+lexically (``refresh_lexical``: an incremental build that does not wait for the writer
+lock), so their new text can be found. Whatever happens later, or if that build cannot
+run (another writer, a read-only checkout), every result is checked against its file on
+disk at answer time: a file that changed since the snapshot is re-chunked in memory and the
+result mapped by content id. A chunk that only moved keeps its id and gets its new lines;
+one whose text changed is dropped.
 """
 
 from __future__ import annotations
@@ -35,15 +36,20 @@ def stale_paths(repo: Repository, states: dict[str, tuple[str, int, float]]) -> 
     return stale
 
 
-def refresh_lexical(repo: Repository) -> bool:
-    """Re-index changed files without embedding; False when that cannot happen now (another
-    writer holds the lock, the index folder is read-only, the settings no longer match)."""
-    settings = repo.index_settings.model_copy(update={"lock_timeout": 0.0})
+def refresh_lexical(repo: Repository) -> str | None:
+    """Re-index changed files without embedding, if any changed; why not, when that cannot
+    happen now (another writer holds the lock, the index folder is read-only, the settings
+    no longer match the index): results are then remapped onto the disk instead."""
     try:
+        if not stale_paths(repo, repo.snapshot(check=False).file_states()):
+            return None
+        settings = repo.index_settings.model_copy(update={"lock_timeout": 0.0})
         Repository(repo.root, settings, repo.embed_settings).build(embed=False)
-    except (CodeintelError, OSError):
-        return False
-    return True
+    except CodeintelError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"the index cannot be written ({exc.strerror or exc})"
+    return None
 
 
 @dataclass

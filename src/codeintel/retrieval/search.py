@@ -16,7 +16,7 @@ from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.sql import sql_in, sql_string
 from codeintel.retrieval.catalogue import Catalogue
-from codeintel.retrieval.freshness import Remapper, refresh_lexical, stale_paths
+from codeintel.retrieval.freshness import Remapper
 from codeintel.retrieval.fusion import Fused, by_file_rank
 from codeintel.retrieval.graph import SymbolGraph
 from codeintel.retrieval.lexical import LexicalSignals
@@ -143,9 +143,6 @@ class Searcher:
         self.settings = settings or RetrievalSettings()
         self.embedder = embedder
         snapshot = repo.snapshot(check=embedder is not None)
-        fresh = not self.settings.freshness or not stale_paths(repo, snapshot.file_states())
-        if not fresh and refresh_lexical(repo):
-            snapshot = repo.snapshot(check=False)
         self.snapshot = snapshot
         self.remapper = Remapper(repo, snapshot.file_states()) if self.settings.freshness else None
         self.catalogue = Catalogue(snapshot, self.remapper)
