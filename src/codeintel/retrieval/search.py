@@ -210,7 +210,8 @@ class Searcher:
             for p, sym, k in owners
         )
         siblings = []
-        for chunk in self.catalogue.stored(clauses):
+        stored = sorted(self.catalogue.stored(clauses), key=lambda c: (c.path, c.start_line))
+        for chunk in stored:  # in line order, not the table's: equal scores tie the same way
             owner = owners[(chunk.path, chunk.symbol, chunk.kind)]
             current = self.catalogue.on_disk(chunk)
             if current is not None and chunk.id not in found:
