@@ -35,6 +35,7 @@ def test_all_is_the_public_api() -> None:
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_each_export_resolves(name: str) -> None:
     value = getattr(codeintel, name)
+    assert value is not None
     if isinstance(value, type):
         assert value.__name__ == name
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from codeintel import ENCODINGS
 from codeintel.errors import CodeintelError
 
 if TYPE_CHECKING:
     from codeintel import DryRun, IndexCoverage, Workspace
 
-_ENCODINGS = ("cl100k_base", "o200k_base")  # click needs the choices before any import
 _PREVIEW_CHARS = 100
 
 
@@ -283,7 +283,7 @@ def _say_coverage(coverage: IndexCoverage, lexical: bool) -> None:
 @_repo_option
 @click.option(
     "--encoding",
-    type=click.Choice(_ENCODINGS),
+    type=click.Choice(ENCODINGS),
     default=None,
     help="Tokenizer to count with (default: the one --llm names, else cl100k_base).",
 )
