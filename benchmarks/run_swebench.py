@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
             "token_savings": (
                 args.out / "token_savings" / slug,
                 token_savings.evaluator(
-                    embedder, args.candidates, TokenCounter(token_savings.ENCODING)
+                    embedder,
+                    args.candidates,
+                    TokenCounter(token_savings.ENCODING),
+                    args.out / "records" / slug,
                 ),
             ),
         },

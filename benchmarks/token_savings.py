@@ -38,18 +38,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks import recorded
 from benchmarks import swebench as sb
 
 if TYPE_CHECKING:
     from codeintel.agent.context import Candidate
     from codeintel.agent.render import Piece
     from codeintel.indexer.embedder import Embedder
-    from codeintel.indexer.models import ViewName
+    from codeintel.indexer.models import Chunk
     from codeintel.indexer.repository import Repository
     from codeintel.indexer.tokens import TokenCounter
+    from codeintel.settings import ContextSettings
 
 BUDGETS = (2000, 4000, 8000, 16000, 32000)
-METHODS = ("packer", "bm25_files", "topk_chunks", "ratio_greedy")
+METHODS = ("packer", "rrf_functions", "rrf_chunks", "topk_chunks", "bm25_files")
 ENCODING = "cl100k_base"
 
 # ----------------------------------------------------------------------------- BM25 on files
@@ -132,17 +134,17 @@ def coverage(items: Sequence[tuple[str, int, int, str]], gold: sb.Gold) -> tuple
     return file_all, sb.sites_covered(full, gold.edit_sites)
 
 
-def evaluator(embedder: Embedder, n_candidates: int, counter: TokenCounter) -> sb.Evaluate:
+def evaluator(
+    embedder: Embedder, n_candidates: int, counter: TokenCounter, records: Path
+) -> sb.Evaluate:
+    """Searches each instance once, saves the record under ``records`` and scores it."""
     files = FileCache(counter)
     repo_tokens: dict[str, int] = {}
+    records.mkdir(parents=True, exist_ok=True)
 
     def evaluate(inst: sb.Instance, gold: sb.Gold, repo: Repository, root: Path) -> dict[str, Any]:
-        from codeintel.agent.candidates import candidates_for
         from codeintel.retrieval.search import Searcher
         from codeintel.settings import RetrievalSettings
-
-        searcher = Searcher(repo, RetrievalSettings(k=n_candidates), embedder=embedder)
-        candidates = candidates_for(searcher, inst.problem_statement, n_candidates)
 
         py = python_files(root)
         for path, key in py.items():
@@ -151,33 +153,58 @@ def evaluator(embedder: Embedder, n_candidates: int, counter: TokenCounter) -> s
             {key: files.terms[key] for key in py.values()}, bm25_terms(inst.problem_statement)
         )
         by_key = {key: path for path, key in py.items()}
-
-        spans = [(c.chunk.path, c.chunk.start_line, c.chunk.end_line) for c in candidates]
-        out: dict[str, Any] = {
-            # an upper bound on edit_all for any packing of these candidates
-            "sites_in_candidates": sb.sites_covered(spans, gold.edit_sites),
+        searcher = Searcher(repo, RetrievalSettings(k=n_candidates), embedder=embedder)
+        whole = [(by_key[key], files.tokens[key]) for key in ranking]
+        found = recorded.record(searcher, inst.problem_statement, whole)
+        found.save(records / f"{inst.instance_id}.json.gz")
+        return {
             "repo_tokens": _repo_tokens(repo, root, counter, repo_tokens),
             "gold_tokens": sum(_file_tokens(root / p, counter) for p in gold.files),
             "bm25_gold_file_ranks": {
                 p: (ranking.index(py[p]) + 1 if p in py else None) for p in gold.files
             },
             "bm25_top_files": [by_key[k] for k in ranking[:50]],
+            **score(found, gold, counter, n_candidates),
         }
-        for budget in BUDGETS:
-            row: dict[str, Any] = {}
-            row["packer"] = _packer(candidates, budget, counter, gold)
-            row["bm25_files"] = _whole_files(
-                [by_key[k] for k in ranking], py, files, budget, counter, gold
-            )
-            row["topk_chunks"] = _topk(candidates, budget, counter, gold)
-            row["ratio_greedy"] = _ratio_greedy(candidates, budget, counter, gold)
-            for method, entry in row.items():
-                if entry["tokens"] > budget:
-                    raise AssertionError(f"{method} used {entry['tokens']} > {budget} tokens")
-            out[str(budget)] = row
-        return out
 
     return evaluate
+
+
+def score(
+    found: recorded.Record,
+    gold: sb.Gold,
+    counter: TokenCounter,
+    n_candidates: int,
+    settings: ContextSettings | None = None,
+    methods: Sequence[str] = METHODS,
+) -> dict[str, Any]:
+    """Every method's context at every budget, built from one recorded search."""
+    from codeintel.agent.candidates import candidates_for
+
+    candidates = candidates_for(recorded.RecordedSearch(found), found.query, n_candidates, settings)
+    spans = [(c.chunk.path, c.chunk.start_line, c.chunk.end_line) for c in candidates]
+    ranked = {
+        "rrf_chunks": [[chunk] for chunk in _rrf(found)],
+        "rrf_functions": _whole_definitions(found, _rrf(found)),
+        "topk_chunks": [[c.chunk] for c in sorted(candidates, key=lambda c: -c.score)],
+    }
+    out: dict[str, Any] = {
+        # an upper bound on edit_all for any packing of these candidates
+        "sites_in_candidates": sb.sites_covered(spans, gold.edit_sites),
+    }
+    for budget in BUDGETS:
+        row: dict[str, Any] = {}
+        for method in methods:
+            if method == "packer":
+                row[method] = _packer(candidates, budget, counter, gold, settings)
+            elif method == "bm25_files":
+                row[method] = _whole_files(found.whole_files, budget, gold)
+            else:
+                row[method] = _greedy(ranked[method], budget, counter, gold)
+            if row[method]["tokens"] > budget:
+                raise AssertionError(f"{method} used {row[method]['tokens']} > {budget} tokens")
+        out[str(budget)] = row
+    return out
 
 
 def _file_tokens(path: Path, counter: TokenCounter) -> int:
@@ -202,33 +229,33 @@ def _entry(
     items: Sequence[tuple[str, int, int, str]], tokens: int, gold: sb.Gold
 ) -> dict[str, Any]:
     file_all, edit_all = coverage(items, gold)
-    return {"tokens": tokens, "file_all": file_all, "edit_all": edit_all}
+    return {"tokens": tokens, "file_all": file_all, "edit_all": edit_all, "items": len(items)}
 
 
 def _packer(
-    candidates: list[Candidate], budget: int, counter: TokenCounter, gold: sb.Gold
+    candidates: list[Candidate],
+    budget: int,
+    counter: TokenCounter,
+    gold: sb.Gold,
+    settings: ContextSettings | None,
 ) -> dict[str, Any]:
     from codeintel.agent.context import build_context
 
-    result = build_context(candidates, budget, counter)
+    result = build_context(candidates, budget, counter, settings)
     items = [(i.path, i.start_line, i.end_line, i.view) for i in result.items if i.kind == "code"]
     assert result.tokens == counter.count(result.text)
     entry = _entry(items, result.tokens, gold)
     entry["gold_views"] = dict(Counter(view for path, _, _, view in items if path in gold.files))
+    tokens_by_view: Counter[str] = Counter()
+    for item in result.items:
+        tokens_by_view[item.view] += item.tokens
+    entry["tokens_by_view"] = dict(tokens_by_view)
     return entry
 
 
-def _whole_files(
-    ranked_paths: list[str],
-    py: dict[str, str],
-    files: FileCache,
-    budget: int,
-    counter: TokenCounter,
-    gold: sb.Gold,
-) -> dict[str, Any]:
+def _whole_files(ranked: list[tuple[str, int]], budget: int, gold: sb.Gold) -> dict[str, Any]:
     used, chosen = 0, []
-    for path in ranked_paths:
-        cost = files.tokens[py[path]]
+    for path, cost in ranked:
         if used + cost <= budget:
             chosen.append(path)
             used += cost
@@ -237,25 +264,60 @@ def _whole_files(
     return _entry(items, used, gold)
 
 
-def _pieces(candidates: list[Candidate], views: tuple[ViewName, ...]) -> list[list[Piece]]:
-    """Per unique candidate (by path and lines), its pieces in ``views`` order, non-empty."""
-    from codeintel.agent.render import chunk_piece
+def _rrf(found: recorded.Record) -> list[Chunk]:
+    """The plain hybrid: the BM25 and vector lists fused by reciprocal rank (k=60, equal
+    weights), no other signal, no priors."""
+    from codeintel.retrieval.fusion import reciprocal_rank_fusion
 
-    seen: set[tuple[str, int, int]] = set()
-    groups = []
-    for cand in candidates:
-        c = cand.chunk
-        key = (c.path, c.start_line, c.end_line)
-        if key in seen:
+    fused = reciprocal_rank_fusion(found.plain, dict.fromkeys(found.plain, 1.0), 60)
+    return [found.chunk(hit.id) for hit in fused]
+
+
+def _whole_definitions(found: recorded.Record, ranked: list[Chunk]) -> list[list[Chunk]]:
+    """``ranked`` with every split definition whole: all its parts where its best part ranks."""
+    from codeintel.retrieval.search import split_key
+
+    parts: dict[tuple[str, str, str], list[Chunk]] = {}
+    for chunk_id in found.siblings:
+        chunk = found.chunk(chunk_id)
+        key = split_key(chunk)
+        if key is not None:
+            parts.setdefault(key, []).append(chunk)
+    units: list[list[Chunk]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for chunk in ranked:
+        key = split_key(chunk)
+        if key is None:
+            units.append([chunk])
+        elif key not in seen:
+            seen.add(key)
+            units.append(parts.get(key, [chunk]))
+    return units
+
+
+def _greedy(
+    ranked: list[list[Chunk]], budget: int, counter: TokenCounter, gold: sb.Gold
+) -> dict[str, Any]:
+    """Items (each: chunks shown in full together) in rank order, each taken if it fits;
+    one whose lines are all shown already is passed over."""
+    from codeintel.agent.render import chunk_piece, render
+
+    used, chosen = 0, []
+    shown: list[tuple[str, int, int]] = []
+    for rank, chunks in enumerate(ranked):
+        if all(
+            any(p == c.path and s <= c.start_line and c.end_line <= e for p, s, e in shown)
+            for c in chunks
+        ):
             continue
-        seen.add(key)
-        group: list[Piece] = []
-        for view in views:
-            piece = chunk_piece(c, view, cand.score)
-            if piece.body.strip() and all(piece.body != p.body for p in group):
-                group.append(piece)
-        groups.append(group)
-    return groups
+        pieces = [chunk_piece(c, "full", float(len(ranked) - rank)) for c in chunks]
+        cost = counter.count(render(pieces).text)
+        if used + cost <= budget:
+            chosen.extend(pieces)
+            shown.extend((c.path, c.start_line, c.end_line) for c in chunks)
+            used += cost
+    chosen, tokens = _rendered(chosen, budget, counter)
+    return _entry([(p.path, p.start_line, p.end_line, p.view) for p in chosen], tokens, gold)
 
 
 def _rendered(pieces: list[Piece], budget: int, counter: TokenCounter) -> tuple[list[Piece], int]:
@@ -270,42 +332,6 @@ def _rendered(pieces: list[Piece], budget: int, counter: TokenCounter) -> tuple[
     return pieces, tokens
 
 
-def _items(pieces: list[Piece]) -> list[tuple[str, int, int, str]]:
-    return [(p.path, p.start_line, p.end_line, p.view) for p in pieces]
-
-
-def _topk(
-    candidates: list[Candidate], budget: int, counter: TokenCounter, gold: sb.Gold
-) -> dict[str, Any]:
-    from codeintel.agent.render import cost
-
-    used, chosen = 0, []
-    for group in _pieces(candidates, ("full",)):
-        if group and used + (c := cost(group[0], counter)) <= budget:
-            chosen.append(group[0])
-            used += c
-    chosen, tokens = _rendered(chosen, budget, counter)
-    return _entry(_items(chosen), tokens, gold)
-
-
-def _ratio_greedy(
-    candidates: list[Candidate], budget: int, counter: TokenCounter, gold: sb.Gold
-) -> dict[str, Any]:
-    from codeintel.agent.packer import Option, ratio_greedy
-    from codeintel.agent.render import cost
-    from codeintel.settings import ContextSettings
-
-    utility = ContextSettings().utility
-    groups = _pieces(candidates, ("full", "skeleton", "signature"))
-    options = [
-        [Option(cost(p, counter), p.score * utility(p.view)) for p in group] for group in groups
-    ]
-    solution = ratio_greedy(options, budget)
-    chosen = [groups[g][j] for g, j in enumerate(solution.choices) if j is not None]
-    chosen, tokens = _rendered(chosen, budget, counter)
-    return _entry(_items(chosen), tokens, gold)
-
-
 # ----------------------------------------------------------------------------- report
 
 
@@ -316,17 +342,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         summary["repos"][r["repo"]] = summary["repos"].get(r["repo"], 0) + 1
     summary["repo_tokens_mean"] = sb.mean([r["repo_tokens"] for r in done])
     summary["gold_tokens_mean"] = sb.mean([r["gold_tokens"] for r in done])
+    methods = [m for m in METHODS if done and all(m in r[str(BUDGETS[0])] for r in done)]
+    summary["methods"] = methods
     for budget in BUDGETS:
         b = str(budget)
-        summary[b] = {
-            method: {
-                "file_all": sb.mean([r[b][method]["file_all"] for r in done]),
-                "edit_all": sb.mean([r[b][method]["edit_all"] for r in done]),
-                "tokens_mean": sb.mean([r[b][method]["tokens"] for r in done]),
-                "tokens_max": max((r[b][method]["tokens"] for r in done), default=0),
-            }
-            for method in METHODS
-        }
+        summary[b] = {method: _means([r[b][method] for r in done]) for method in methods}
     bounded = [r["sites_in_candidates"] for r in done if "sites_in_candidates" in r]
     summary["sites_in_candidates"] = {"mean": sb.mean(bounded), "n": len(bounded)}
     summary["by_repo"] = {
@@ -335,19 +355,31 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                 metric: sb.mean([r[str(budget)][method][metric] for r in done if r["repo"] == repo])
                 for metric in ("file_all", "edit_all")
             }
-            for method, budget in (("packer", 8000), ("bm25_files", 32000))
+            for method in methods[:2]
+            for budget in (8000, 32000)
         }
         for repo in sorted(summary["repos"])
     }
     summary["skipped"] = [r["instance_id"] for r in results if "skipped" in r]
     summary["failed"] = [r["instance_id"] for r in results if "error" in r]
-    if done:
-        p8, b32 = summary["8000"]["packer"], summary["32000"]["bm25_files"]
-        summary["target_8k_beats_bm25_32k"] = {
-            "file_all": p8["file_all"] > b32["file_all"],
-            "edit_all": p8["edit_all"] > b32["edit_all"],
-        }
     return summary
+
+
+def _means(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One method's summary at one budget; the share of its tokens each view took."""
+    means: dict[str, Any] = {
+        "file_all": sb.mean([e["file_all"] for e in entries]),
+        "edit_all": sb.mean([e["edit_all"] for e in entries]),
+        "tokens_mean": sb.mean([e["tokens"] for e in entries]),
+        "tokens_max": max((e["tokens"] for e in entries), default=0),
+        "items_median": sb.percentile([e.get("items", 0) for e in entries], 50),
+    }
+    if entries and all("tokens_by_view" in e for e in entries):
+        total = sum(e["tokens"] for e in entries) or 1
+        for view in ("skeleton", "signature"):
+            spent = sum(e["tokens_by_view"].get(view, 0) for e in entries)
+            means[f"{view}_share"] = spent / total
+    return means
 
 
 def table(summary: dict[str, Any]) -> str:
@@ -355,30 +387,33 @@ def table(summary: dict[str, Any]) -> str:
         f"token savings, n={summary['instances']} instances {summary['repos']}",
         f"mean whole-repository tokens {summary['repo_tokens_mean']:.0f},"
         f" mean gold-file tokens {summary['gold_tokens_mean']:.0f} ({ENCODING})",
-        f"{'budget':>7} {'method':13} {'file_all':>8} {'edit_all':>8} {'tokens':>8} {'max':>7}",
+        f"{'budget':>7} {'method':13} {'file_all':>8} {'edit_all':>8} {'tokens':>8} {'max':>7}"
+        f" {'items':>6} {'skel%':>6} {'sig%':>6}",
     ]
     for budget in BUDGETS:
-        for method in METHODS:
+        for method in summary["methods"]:
             s = summary[str(budget)][method]
+            shares = "".join(
+                f" {sb.pct(s[key]):>6}" for key in ("skeleton_share", "signature_share") if key in s
+            )
             lines.append(
                 f"{budget:>7} {method:13} {sb.pct(s['file_all']):>8} {sb.pct(s['edit_all']):>8}"
-                f" {s['tokens_mean']:8.0f} {s['tokens_max']:7d}"
+                f" {s['tokens_mean']:8.0f} {s['tokens_max']:7d} {s['items_median']:6.0f}{shares}"
             )
     bound = summary.get("sites_in_candidates", {})
     if bound.get("n"):
         lines.append(
-            f"edit sites all inside the {bound['n']} instances' hybrid candidates"
-            f" (bound on edit_all): {sb.pct(bound['mean'])}"
+            f"edit sites all inside the {bound['n']} instances' packer candidates"
+            f" (bound on its edit_all): {sb.pct(bound['mean'])}"
         )
-    lines.append("per repository (n): file_all / edit_all, packer@8k | bm25_files@32k")
+    columns: dict[str, Any] = next(iter(summary.get("by_repo", {}).values()), {})
+    lines.append(f"per repository (n): file_all / edit_all, {' | '.join(columns)}")
     for repo, cells in summary.get("by_repo", {}).items():
         row = " | ".join(f"{sb.pct(c['file_all'])} {sb.pct(c['edit_all'])}" for c in cells.values())
         lines.append(f"  {repo:20} ({summary['repos'][repo]:2}) {row}")
     lines.append(
         "anchor (SWE-bench paper, BM25 files): all gold files 26.1% @13k, 39.8% @27k, 45.9% @50k"
     )
-    if "target_8k_beats_bm25_32k" in summary:
-        lines.append(f"target packer@8k > bm25_files@32k: {summary['target_8k_beats_bm25_32k']}")
     return "\n".join(lines)
 
 
@@ -390,7 +425,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     for ax, metric in zip(axes, ("file_all", "edit_all"), strict=True):
-        for method in METHODS:
+        for method in summary["methods"]:
             xs = [summary[str(b)][method]["tokens_mean"] for b in BUDGETS]
             ys = [100 * summary[str(b)][method][metric] for b in BUDGETS]
             ax.plot(xs, ys, marker="o", label=method)
@@ -429,10 +464,11 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_common_args(parser)
     parser.add_argument("--candidates", type=int, default=200, help="hybrid chunks to pack")
     args = parser.parse_args(argv)
+    records = args.out / "records" / sb.model_slug(args.model)
     results = sb.results_of(
         "token_savings",
         args,
-        lambda embedder: evaluator(embedder, args.candidates, TokenCounter(ENCODING)),
+        lambda embedder: evaluator(embedder, args.candidates, TokenCounter(ENCODING), records),
     )
     sb.publish("token_savings", args, summarize(results), results, table, plot)
     return 0

@@ -5,18 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from codeintel.agent.context import Candidate
 from codeintel.indexer.models import Chunk
-from codeintel.retrieval.search import Searcher, SearchResult, split_key
+from codeintel.retrieval.search import SearchResult, split_key
 from codeintel.settings import ContextSettings
 
 _Key = TypeVar("_Key")
 
 
+class Retriever(Protocol):
+    """What candidates are drawn from: ``Searcher``, or a recorded search replayed."""
+
+    def search(self, query: str, k: int | None = None) -> list[SearchResult]: ...
+
+    def split_siblings(self, results: list[SearchResult], share: float) -> list[SearchResult]: ...
+
+    def chunks_of(self, paths: list[str]) -> list[Chunk]: ...
+
+
 def candidates_for(
-    searcher: Searcher, query: str, limit: int, settings: ContextSettings | None = None
+    searcher: Retriever, query: str, limit: int, settings: ContextSettings | None = None
 ) -> list[Candidate]:
     """The ``limit`` best chunks for ``query``, the sibling parts of any split function
     among them, and every other chunk of the ``settings.companion_files`` best files: the
