@@ -10,11 +10,13 @@ Variants: ``--variants FILE.json`` (a list of ``{"name": ..., "settings": {...}}
 settings being ``ContextSettings`` overrides) or ``--set KEY=VALUE`` for one variant. Tuned
 on the set it is measured on: prefer changes that win on every repository (``--by-repo``).
 
-``--edits`` prints instead what the value model is fitted on: for the candidates at each
-rank (in score order) and of each kind, the share holding an edit site.
+``--fit`` fits the packer's value model instead (``codeintel.agent.value``): a logistic
+regression of "this item holds an edit site" over every item the packer offers on every
+record, and prints the coefficients and, per item class and rank, the share of items that
+hold an edit beside the model's mean prediction.
 
 Run: ``python -m benchmarks.replay_packing --run DIR [--model M] [--variants F | --set K=V
-...] [--by-repo] [--edits]``.
+...] [--by-repo] [--fit]``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks import recorded
 from benchmarks import swebench as sb
 from benchmarks import token_savings as ts
+from codeintel.agent.value import FEATURES, Features, edit_probability, file_probability
 
 _RANK_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 10**9)
 
@@ -104,26 +109,64 @@ def row(name: str, results: list[dict[str, Any]], by_repo: bool) -> list[str]:
     return lines
 
 
-def edit_rates(cases: Sequence[tuple[str, str, sb.Gold, Path]], n_candidates: int) -> list[str]:
-    """Per rank bucket and kind: candidates, and the share holding an edit site."""
+def labelled(
+    cases: Sequence[tuple[str, str, sb.Gold, Path]], n_candidates: int
+) -> tuple[list[tuple[str, Features, bool]], list[tuple[int, bool]]]:
+    """Every item the packer offers on every case: (repository, features, holds an edit),
+    and every file they are in: (its rank, edited)."""
     from codeintel.agent.candidates import candidates_for
+    from codeintel.agent.context import item_features
+    from codeintel.indexer.tokens import TokenCounter
 
-    counts: dict[tuple[int, str], list[int]] = {}
-    for _, _, gold, path in cases:
+    counter = TokenCounter(ts.ENCODING)
+    rows = []
+    files = []
+    for _, repo, gold, path in cases:
         found = recorded.Record.load(path)
         candidates = candidates_for(recorded.RecordedSearch(found), found.query, n_candidates)
-        ordered = sorted(candidates, key=lambda c: -c.score)
-        for rank, candidate in enumerate(ordered, start=1):
-            chunk = candidate.chunk
-            bucket = next(b for b in _RANK_BUCKETS if rank <= b)
+        file_ranks: dict[str, int] = {}
+        for chunk, features in item_features(candidates, counter):
             lines = gold.edit_sites.get(chunk.path, ())
             holds = any(chunk.start_line <= line <= chunk.end_line for line in lines)
-            tally = counts.setdefault((bucket, chunk.kind), [0, 0])
-            tally[0] += 1
-            tally[1] += holds
-    out = [f"{'rank <=':>8} {'kind':10} {'n':>6} {'edit%':>6}"]
-    for (bucket, kind), (n, hits) in sorted(counts.items()):
-        out.append(f"{bucket:>8} {kind:10} {n:6d} {100 * hits / n:6.1f}")
+            rows.append((repo, features, holds))
+            file_ranks.setdefault(chunk.path, features.file_rank)
+        files += [(rank, path in gold.files) for path, rank in file_ranks.items()]
+    return rows, files
+
+
+def fit(x: np.ndarray, y: np.ndarray, ridge: float = 1.0) -> list[float]:
+    """Logistic regression of ``y`` on the columns of ``x`` (the first: the intercept), by
+    Newton's method with an L2 penalty of ``ridge`` on every coefficient but the intercept."""
+    penalty = np.full(x.shape[1], ridge)
+    penalty[0] = 0.0
+    w = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return [round(float(c), 3) for c in w]
+
+
+def calibration(
+    rows: Sequence[tuple[str, Features, bool]], coefficients: Sequence[float]
+) -> list[str]:
+    """Per item class and rank bucket: items, observed and predicted share holding an edit."""
+    cells: dict[tuple[str, int], list[float]] = {}
+    for _, features, holds in rows:
+        bucket = next(b for b in _RANK_BUCKETS if features.rank <= b)
+        cell = cells.setdefault((features.item_class, bucket), [0, 0, 0.0])
+        cell[0] += 1
+        cell[1] += holds
+        cell[2] += edit_probability(features, coefficients)
+    out = [f"{'class':10} {'rank <=':>8} {'items':>6} {'edit%':>6} {'model%':>6}"]
+    for (item_class, bucket), (n, hits, predicted) in sorted(cells.items()):
+        out.append(
+            f"{item_class:10} {bucket:>8} {n:6.0f} {100 * hits / n:6.2f} {100 * predicted / n:6.2f}"
+        )
     return out
 
 
@@ -136,12 +179,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=Path, help="JSON list of {name, settings}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--by-repo", action="store_true")
-    parser.add_argument("--edits", action="store_true", help="edit-site rates by rank, kind")
+    parser.add_argument("--fit", action="store_true", help="fit the edit-probability model")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     cases = load(args.run, args.model, args.eval)
-    if args.edits:
-        print("\n".join(edit_rates(cases, args.candidates)))
+    if args.fit:
+        rows, files = labelled(cases, args.candidates)
+        x = np.array([features.vector() for _, features, _ in rows])
+        coefficients = fit(x, np.array([float(holds) for _, _, holds in rows]))
+        print(f"{len(rows)} items, {sum(h for _, _, h in rows)} holding an edit site")
+        print("edit_model (intercept, " + ", ".join(FEATURES) + "):")
+        print(tuple(coefficients))
+        print("\n".join(calibration(rows, coefficients)))
+        ranks = np.array([[1.0, np.log(rank)] for rank, _ in files])
+        file_model = fit(ranks, np.array([float(edited) for _, edited in files]), ridge=0.0)
+        print(f"{len(files)} files, {sum(e for _, e in files)} edited")
+        print(f"file_model (intercept, log_file_rank): {tuple(file_model)}")
+        for top in (1, 2, 3, 5, 10, 20):
+            near = [edited for rank, edited in files if rank == top]
+            if near:
+                predicted = file_probability(top, file_model)
+                share = 100 * sum(near) / len(near)
+                print(
+                    f"  file rank {top:2}: {len(near):4} files, edited {share:5.1f}%,"
+                    f" model {100 * predicted:5.1f}%"
+                )
         return 0
     variants: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
     if args.variants:

@@ -14,6 +14,7 @@ from codeintel.agent.context import (
     ContextItem,
     _fit,
     _Item,
+    _items,
     _View,
     build_context,
     solver_groups,
@@ -49,12 +50,14 @@ def chunk(
     symbol: str = "f",
     parent: str = "",
     skeleton: str | None = None,
+    kind: str = "function",
 ) -> Chunk:
-    """A chunk of ``lines`` starting at line ``start``; skeleton: first line plus a marker."""
+    """A chunk of ``lines`` starting at line ``start`` defining ``symbol``; skeleton: first
+    line plus a marker."""
     return Chunk(
         path=path,
         language="python",
-        kind="function",
+        kind=kind,
         symbol=symbol,
         parent=parent,
         start_line=start,
@@ -65,6 +68,7 @@ def chunk(
         signature=lines[0],
         docstring="",
         skeleton=skeleton if skeleton is not None else lines[0] + "\n    ...\n",
+        defines=[symbol.rsplit(".", 1)[-1]] if kind != "code" else [],
     )
 
 
@@ -145,17 +149,21 @@ def test_json_has_exactly_the_contract_shape() -> None:
             "end_line": 13,
             "symbol": "run",
             "view": "full",
+            "shape": "definition",
             "tokens": data["tokens"],
             "score": 0.8,
         }
     ]
-    assert data["text"].startswith("src/app.py:10-13\ndef run(arg):\n")
+    assert data["text"].startswith("src/app.py:10-13 run\ndef run(arg):\n")
 
 
 def test_files_go_most_relevant_first_and_second_last_in_source_order() -> None:
     scores = {"one.py": 0.9, "two.py": 0.8, "three.py": 0.7, "four.py": 0.6}
     candidates = [
-        Candidate(chunk(path, start, body(f"{path[:-3]}_{start}", 2)), score - start / 1000)
+        Candidate(
+            chunk(path, start, body(name := f"{path[:-3]}_{start}", 2), symbol=name),
+            score - start / 1000,
+        )
         for path, score in scores.items()
         for start in (40, 10)
     ]
@@ -164,7 +172,7 @@ def test_files_go_most_relevant_first_and_second_last_in_source_order() -> None:
     assert paths == ["one.py", "three.py", "four.py", "two.py"]
     starts = [item.start_line for item in result.items if item.path == "one.py"]
     assert starts == [10, 40]
-    assert result.text.index("one.py:10-12\n") < result.text.index("one.py:40-42\n")
+    assert result.text.index("one.py:10-12 one_10\n") < result.text.index("one.py:40-42 one_40\n")
 
 
 def test_ends_first_puts_the_least_relevant_in_the_middle() -> None:
@@ -172,18 +180,42 @@ def test_ends_first_puts_the_least_relevant_in_the_middle() -> None:
     assert ends_first([]) == []
 
 
-def test_adjacent_chunks_share_one_header() -> None:
-    first, second = chunk("a.py", 1, body("f", 3)), chunk("a.py", 5, body("g", 2))
+def test_adjacent_chunks_share_one_header_naming_their_symbols() -> None:
+    first = chunk("a.py", 1, body("f", 3))
+    second = chunk("a.py", 5, body("g", 2), symbol="g")
     result = build_context([Candidate(first, 1.0), Candidate(second, 0.9)], 1000, COUNTER)
-    assert result.text == "a.py:1-7\n" + first.text + second.text + "\n"
+    assert result.text == "a.py:1-7 f, g\n" + first.text + second.text + "\n"
     assert [item.view for item in result.items] == ["full", "full"]
 
 
 def test_views_other_than_full_are_labelled() -> None:
-    big = chunk("a.py", 1, body("f", 200))
+    documented = 'def f(arg):\n    """Adds every step to arg."""\n    ...\n'
+    big = chunk("a.py", 1, body("f", 200), skeleton=documented)
     result = build_context([Candidate(big, 1.0)], 60, COUNTER)
-    assert [item.view for item in result.items] == ["skeleton"]
-    assert result.text.startswith("a.py:1-201 (skeleton)\n")
+    assert [(item.view, item.shape) for item in result.items] == [("skeleton", "skeleton")]
+    assert result.text.startswith("a.py:1-201 f (skeleton)\n")
+
+
+def test_a_skeleton_saying_no_more_than_the_signature_is_not_offered() -> None:
+    big = chunk("a.py", 1, body("f", 200))  # skeleton: the signature line and "..."
+    assert [
+        view.piece.view
+        for view in _items([Candidate(big, 1.0)], COUNTER, ContextSettings())[0].views
+    ] == [
+        "full",
+        "signature",
+    ]
+    result = build_context([Candidate(big, 1.0)], 60, COUNTER)
+    assert result.text == "a.py:1-201 f (signature)\ndef f(arg):\n\n"
+
+
+def test_module_code_and_prose_are_shown_in_full_or_not_at_all() -> None:
+    head = chunk("a.py", 1, ["from os import path", "import sys", "LIMIT = 3"], kind="code")
+    section = chunk("README.md", 1, ["Usage", "=====", "Run it."], "Usage", kind="section")
+    for candidate in (Candidate(head, 1.0, head=True), Candidate(section, 1.0)):
+        assert [v.piece.view for v in _items([candidate], COUNTER, ContextSettings())[0].views] == [
+            "full"
+        ]
 
 
 def test_duplicates_never_pay_twice() -> None:
@@ -203,13 +235,31 @@ def test_a_view_identical_to_another_is_not_offered() -> None:
     assert len(solver_groups([Candidate(tiny, 1.0)], COUNTER)[0]) == 1
 
 
-def test_parts_of_a_split_function_offer_their_shared_skeleton_once() -> None:
-    shared = "def f(arg):\n    ...\n"
+def split_function() -> tuple[Chunk, Chunk]:
+    """One function stored as two parts with a blank line between them (lines 1-21, 23-42)."""
+    shared = 'def f(arg):\n    """Steps."""\n    ...\n'
     first = chunk("a.py", 1, body("f", 20), skeleton=shared)
-    second = chunk("a.py", 22, [f"    tail_{i} = {i}" for i in range(20)], skeleton=shared)
-    second.signature = first.signature
+    second = chunk("a.py", 23, [f"    tail_{i} = {i}" for i in range(20)], skeleton=shared)
+    second.signature, second.defines = first.signature, []
+    return first, second
+
+
+def test_a_split_function_is_one_item_shown_whole_or_summarised() -> None:
+    first, second = split_function()
     groups = solver_groups([Candidate(first, 0.9), Candidate(second, 0.8)], COUNTER)
-    assert [len(group) for group in groups] == [3, 1]  # the second keeps only its full view
+    assert [len(group) for group in groups] == [3]  # whole, skeleton, signature
+    result = build_context([Candidate(second, 0.9), Candidate(first, 0.2)], 5000, COUNTER)
+    assert [(i.start_line, i.end_line, i.shape) for i in result.items] == [(1, 42, "definition")]
+    assert result.text == "a.py:1-42 f\n" + first.text + "\n" + second.text + "\n"
+    for budget in range(0, 400, 25):  # never a part alone
+        for item in build_context([Candidate(second, 0.9)], budget, COUNTER).items:
+            assert (item.start_line, item.end_line) == (23, 42) or item.view != "full"
+
+
+def test_two_definitions_of_one_name_stay_two_items() -> None:
+    getter = chunk("a.py", 1, ["@property", "def size(self):", "    return self._size"], "size")
+    setter = chunk("a.py", 9, ["@size.setter", "def size(self, v):", "    self._size = v"], "size")
+    assert len(solver_groups([Candidate(getter, 0.9), Candidate(setter, 0.8)], COUNTER)) == 2
 
 
 def class_with_method() -> tuple[Chunk, Chunk]:

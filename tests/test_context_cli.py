@@ -34,7 +34,7 @@ SOURCE = {
     ),
     "README.md": "# Billing\n\nInvoices, discounts and VAT.\n",
 }
-ITEM_KEYS = {"kind", "path", "start_line", "end_line", "symbol", "view", "tokens", "score"}
+ITEM_KEYS = {"kind", "path", "start_line", "end_line", "symbol", "view", "shape", "tokens", "score"}
 
 
 @pytest.fixture(scope="module")

@@ -99,14 +99,29 @@ class RetrievalSettings(_Section):
         }
 
 
+# The edit-probability model's inputs (``codeintel.agent.value.Features.vector``) and its
+# coefficients as fitted by ``python -m benchmarks.replay_packing --fit`` (docs/decisions.md).
+EDIT_FEATURES = (
+    "log_rank",
+    "log_file_rank",
+    "log_tokens",
+    "head",
+    "code",
+    "text",
+    "companion",
+)
+FILE_MODEL = (0.0, -1.0)
+EDIT_MODEL = (-4.8, -0.7, -1.0, 0.7, -0.2, -0.2, -0.1, -0.4)
+
+
 class ContextSettings(_Section):
     """How ``context`` packs: its default budget, the candidates it chooses from, what each
     view of a chunk is worth, and how hard the knapsack solver tries.
 
-    An item's value is its view's utility times its relevance: its score over the best
-    candidate's, raised to ``relevance_power``. Fused retrieval scores are flat (rank 1 and
-    rank 30 differ by a factor of ~2), so without the power the knapsack buys skeletons of
-    many middling chunks instead of the full text of the few that matter.
+    An item (a chunk, or every part of a split definition) is worth its view's utility
+    times the probability that it holds a line the change edits: ``edit_model``, the
+    coefficients of a logistic model over its rank, its file's rank, its size, its kind and
+    its origin (``codeintel.agent.value``), fitted on the dev set's gold edit sites.
     ``tighten_rounds`` bounds the re-solves when the rendered text overshoots the budget;
     after them the least valuable item per token is dropped until the text fits.
     """
@@ -134,7 +149,20 @@ class ContextSettings(_Section):
     full: float = Field(1.0, ge=0, description="utility of a chunk shown in full")
     skeleton: float = Field(0.45, ge=0, description="utility of a chunk shown as its skeleton")
     signature: float = Field(0.15, ge=0, description="utility of a chunk shown as its signature")
-    relevance_power: float = Field(2.0, gt=0, description="sharpens relevance before packing")
+    file_weight: float = Field(
+        0.2, ge=0, description="worth of naming an edited file, beside one edit site shown"
+    )
+    file_model: tuple[float, float] = Field(
+        FILE_MODEL, description="coefficients of the edited-file model (intercept, log_file_rank)"
+    )
+    edit_model: tuple[float, ...] = Field(
+        EDIT_MODEL,
+        min_length=len(EDIT_MODEL),
+        max_length=len(EDIT_MODEL),
+        description="coefficients of the edit-probability model (intercept, then "
+        + ", ".join(EDIT_FEATURES)
+        + ")",
+    )
     line_numbers: bool = Field(False, description="number the lines of chunks shown in full")
     tighten_rounds: int = Field(6, ge=0, description="re-solves when the text overshoots")
     max_dp_cells: int = Field(1_000_000, ge=1, description="solver table size (groups x tokens)")

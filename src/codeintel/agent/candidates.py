@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from codeintel.agent.context import Candidate
+from codeintel.agent.value import Origin
 from codeintel.indexer.models import Chunk
 from codeintel.retrieval.search import SearchResult, split_key
 from codeintel.settings import ContextSettings
@@ -45,24 +46,26 @@ def candidates_for(
     settings = settings or ContextSettings()
     found = searcher.search(query, k=limit)
     share = settings.split_part_share
-    results = _parts_lifted(found + searcher.split_siblings(found, share), share)
-    if not results or settings.companion_files <= 0:
-        return [Candidate(result.chunk, result.score) for result in results]
-    top_files = list(dict.fromkeys(result.chunk.path for result in results))[
-        : settings.companion_files
-    ]
-    file_chunks = searcher.chunks_of(top_files)
-    heads = _file_heads(results, file_chunks, settings.head_share)
-    candidates = [
-        Candidate(result.chunk, max(result.score, heads.get(_span(result.chunk), 0.0)))
-        for result in results
-    ]
-    below = settings.companion_share * min(result.score for result in found)
+    siblings = searcher.split_siblings(found, share)
+    results = _parts_lifted(found + siblings, share)
+    origin: dict[tuple[str, int, int], Origin] = {_span(r.chunk): "part" for r in siblings}
+    file_chunks: list[Chunk] = []
+    heads: dict[tuple[str, int, int], float] = {}
+    if results and settings.companion_files > 0:
+        top_files = list(dict.fromkeys(r.chunk.path for r in results))[: settings.companion_files]
+        file_chunks = searcher.chunks_of(top_files)
+        heads = _file_heads(results, file_chunks, settings.head_share)
+
+    def candidate(chunk: Chunk, score: float, default: Origin) -> Candidate:
+        span = _span(chunk)
+        return Candidate(
+            chunk, max(score, heads.get(span, 0.0)), origin.get(span, default), span in heads
+        )
+
+    below = settings.companion_share * min((r.score for r in found), default=0.0)
     taken = {_span(result.chunk) for result in results}
-    return candidates + [
-        Candidate(chunk, max(below, heads.get(_span(chunk), 0.0)))
-        for chunk in file_chunks
-        if _span(chunk) not in taken
+    return [candidate(r.chunk, r.score, "retrieved") for r in results] + [
+        candidate(chunk, below, "companion") for chunk in file_chunks if _span(chunk) not in taken
     ]
 
 

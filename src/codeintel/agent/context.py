@@ -22,25 +22,37 @@ approximation that keeps each solve a plain multiple-choice knapsack.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from codeintel.agent.packer import Option, SolverSettings, solve
-from codeintel.agent.render import ItemKind, Piece, Rendering, chunk_piece, cost, render
+from codeintel.agent.render import ItemKind, Piece, Rendering, Shape, chunk_piece, cost, render
+from codeintel.agent.value import (
+    Features,
+    ItemClass,
+    Origin,
+    competition_ranks,
+    edit_probability,
+    file_probability,
+)
 from codeintel.errors import ConfigError
-from codeintel.indexer.models import VIEWS, Chunk, ViewName
+from codeintel.indexer.models import Chunk, ViewName
 from codeintel.indexer.tokens import TokenCounter
-from codeintel.retrieval.search import IndexCoverage
+from codeintel.retrieval.search import IndexCoverage, split_key
 from codeintel.settings import ContextSettings
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A retrieved chunk and its relevance (>= 0; larger is more relevant)."""
+    """A chunk to choose from: its relevance (>= 0; larger is more relevant), how it became
+    a candidate, and whether it is its file's head (the module-level code at its top)."""
 
     chunk: Chunk
     score: float
+    origin: Origin = "retrieved"
+    head: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class ContextItem:
     end_line: int
     symbol: str
     view: ViewName
+    shape: Shape
     tokens: int
     score: float
 
@@ -60,7 +73,7 @@ class ContextItem:
     def of(cls, piece: Piece, tokens: int) -> ContextItem:
         return cls(
             piece.kind, piece.path, piece.start_line, piece.end_line, piece.symbol, piece.view,
-            tokens, piece.score,
+            piece.shape, tokens, piece.score,
         )  # fmt: skip
 
 
@@ -134,52 +147,193 @@ def _groups(items: Sequence[_Item]) -> list[list[Option]]:
     return [[view.option for view in item.views] for item in items]
 
 
+def item_features(
+    candidates: Sequence[Candidate], counter: TokenCounter, settings: ContextSettings | None = None
+) -> list[tuple[Chunk, Features]]:
+    """Each item ``build_context`` offers (a split definition's parts joined into one chunk)
+    and what the value model knows of it: what the model is fitted on."""
+    settings = settings or ContextSettings()
+    return [
+        (unit.chunk, features) for unit, _, features in _described(candidates, counter, settings)
+    ]
+
+
+def _described(
+    candidates: Sequence[Candidate], counter: TokenCounter, settings: ContextSettings
+) -> list[tuple[_Unit, Piece, Features]]:
+    """The units, best first, each with its full view and the value model's features (the
+    first unit of each file is its file's best)."""
+    units = _units(candidates)
+    ranks = competition_ranks([unit.score for unit in units])
+    file_scores: dict[str, float] = {}
+    for unit in units:
+        file_scores.setdefault(unit.chunk.path, unit.score)
+    file_ranks = dict(zip(file_scores, competition_ranks(list(file_scores.values())), strict=True))
+    described = []
+    for unit, rank in zip(units, ranks, strict=True):
+        full = chunk_piece(unit.chunk, "full", unit.score, settings.line_numbers)
+        features = Features(
+            rank, file_ranks[unit.chunk.path], cost(full, counter), unit.item_class, unit.origin
+        )
+        described.append((unit, full, features))
+    return described
+
+
 def _items(
     candidates: Sequence[Candidate], counter: TokenCounter, settings: ContextSettings
 ) -> list[_Item]:
     offered: set[tuple[str, str]] = set()  # (path, body) of skeletons/signatures already offered
-    unique = _unique(candidates)
-    top = max((c.score for c in unique), default=0.0) or 1.0
-    return [
-        _item(c, (c.score / top) ** settings.relevance_power, counter, settings, offered)
-        for c in unique
-    ]
+    named: set[str] = set()  # files whose best unit has been seen
+    items = []
+    for unit, full, features in _described(candidates, counter, settings):
+        file_value = 0.0
+        if unit.chunk.path not in named:
+            named.add(unit.chunk.path)
+            file_value = settings.file_weight * file_probability(
+                features.file_rank, settings.file_model
+            )
+        items.append(_item(unit, full, features, file_value, counter, settings, offered))
+    return items
 
 
-def _unique(candidates: Sequence[Candidate]) -> list[Candidate]:
-    """The most relevant of each set of duplicates (same text, or same path and lines)."""
-    seen: set[object] = set()
-    unique: list[Candidate] = []
-    for candidate in sorted(candidates, key=lambda c: -c.score):
-        chunk = candidate.chunk
-        keys = {chunk.text, (chunk.path, chunk.start_line, chunk.end_line)}
-        if not keys & seen:
-            unique.append(candidate)
-        seen |= keys
+@dataclass(frozen=True)
+class _Unit:
+    """What the packer offers as one item: a chunk, or every part of a split definition
+    (in line order; shown whole or summarised, never a part alone)."""
+
+    chunks: tuple[Chunk, ...]
+    score: float
+    origin: Origin
+    head: bool
+
+    @property
+    def chunk(self) -> Chunk:
+        """The unit as one chunk: the parts' texts joined, the blank lines between them
+        restored (the chunker splits a definition into consecutive windows and trims only
+        blank lines off their ends)."""
+        first, last = self.chunks[0], self.chunks[-1]
+        if len(self.chunks) == 1:
+            return first
+        text = self.chunks[0].text.removesuffix("\n")
+        for previous, part in zip(self.chunks, self.chunks[1:], strict=False):
+            text += "\n" * (part.start_line - previous.end_line) + part.text.removesuffix("\n")
+        return replace(first, text=text, end_line=last.end_line, end_byte=last.end_byte)
+
+    @property
+    def item_class(self) -> ItemClass:
+        chunk = self.chunks[0]
+        if split_key(chunk) is not None:
+            return "definition"
+        if chunk.kind == "code":
+            return "head" if self.head else "code"
+        return "text"
+
+
+_ORIGIN_ORDER: tuple[Origin, ...] = ("retrieved", "part", "companion")
+
+
+def _units(candidates: Sequence[Candidate]) -> list[_Unit]:
+    """The candidates as units, best first: duplicates (same lines, or same text as a more
+    relevant unit) left out, a split definition's parts in one unit."""
+    units = [_unit(members) for members in _split_groups(_unique_spans(candidates))]
+    units.sort(key=lambda u: (-u.score, u.chunks[0].path, u.chunks[0].start_line))
+    seen: set[str] = set()
+    unique = []
+    for unit in units:
+        if unit.chunk.text not in seen:
+            unique.append(unit)
+            seen.add(unit.chunk.text)
     return unique
 
 
+def _unit(members: list[Candidate]) -> _Unit:
+    return _Unit(
+        tuple(c.chunk for c in members),
+        max(c.score for c in members),
+        min((c.origin for c in members), key=_ORIGIN_ORDER.index),
+        any(c.head for c in members),
+    )
+
+
+def _split_groups(candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+    """Candidates grouped into definitions, each group in line order. Chunks sharing a
+    split key (path, symbol, kind) are parts of one definition when only the first defines
+    a name: the chunker's later parts define none, while a second definition of the name
+    (a property's setter, a redefinition) does."""
+    by_key: dict[object, list[Candidate]] = {}
+    for candidate in candidates:
+        key = split_key(candidate.chunk) or _span(candidate.chunk)
+        by_key.setdefault(key, []).append(candidate)
+    groups: list[list[Candidate]] = []
+    for members in by_key.values():
+        members.sort(key=lambda c: c.chunk.start_line)
+        start = len(groups)
+        for candidate in members:
+            if len(groups) == start or candidate.chunk.defines:
+                groups.append([candidate])
+            else:
+                groups[-1].append(candidate)
+    return groups
+
+
+def _span(chunk: Chunk) -> tuple[str, int, int]:
+    return chunk.path, chunk.start_line, chunk.end_line
+
+
+def _unique_spans(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The most relevant candidate of each span (path and lines)."""
+    best: dict[tuple[str, int, int], Candidate] = {}
+    for candidate in sorted(candidates, key=lambda c: -c.score):
+        best.setdefault(_span(candidate.chunk), candidate)
+    return list(best.values())
+
+
 def _item(
-    candidate: Candidate,
-    relevance: float,
+    unit: _Unit,
+    full: Piece,
+    features: Features,
+    file_value: float,
     counter: TokenCounter,
     settings: ContextSettings,
     offered: set[tuple[str, str]],
 ) -> _Item:
-    """The candidate's non-empty views, each once: a view repeating the text of a more useful
-    one is skipped, and so is a reduced view a more relevant candidate of the same file
-    already offers (the parts of a split function share one skeleton and signature)."""
-    views: list[_View] = []
-    for view in sorted(VIEWS, key=settings.utility, reverse=True):
-        piece = chunk_piece(candidate.chunk, view, candidate.score, settings.line_numbers)
-        key = (candidate.chunk.path, piece.body)
-        if view != "full" and key in offered:
+    """The unit's views, each worth its utility times the unit's edit probability, plus
+    ``file_value`` (what naming its file is worth, given to each file's best unit). Only a
+    definition has a skeleton (when it says more than the signature: a docstring, members)
+    and a signature; a reduced view a more relevant unit of the same file already offers is
+    skipped (a class's methods can share its lines)."""
+    chunk = unit.chunk
+    probability = edit_probability(features, settings.edit_model)
+    views = [_View(full, Option(features.tokens, probability * settings.full + file_value))]
+    if unit.item_class != "definition":
+        return _Item(chunk.parent, tuple(views))
+    for view in ("skeleton", "signature"):
+        piece = chunk_piece(chunk, view, unit.score)
+        key = (chunk.path, piece.body)
+        if key in offered or not piece.body.strip():
+            continue
+        if view == "skeleton" and not says_more(piece.body, chunk.signature):
             continue
         offered.add(key)
-        if piece.body.strip() and all(piece.body != kept.piece.body for kept in views):
-            value = relevance * settings.utility(view)
+        if all(piece.body != kept.piece.body for kept in views):
+            value = probability * settings.utility(view) + file_value
             views.append(_View(piece, Option(cost(piece, counter), value)))
-    return _Item(candidate.chunk.parent, tuple(views))
+    return _Item(chunk.parent, tuple(views))
+
+
+_TRIVIAL = re.compile(r"\s*(?:\.\.\.|[{}();]*|@.*|#.*|//.*|(?:import|from|use|using|#include)\b.*)")
+
+
+def says_more(skeleton: str, signature: str) -> bool:
+    """Whether a skeleton shows something its signature does not: a line beyond the
+    signature's own (which may span several) that is not blank, an elision, a decorator,
+    a comment or an import."""
+    words = signature.split()
+    lines = skeleton.split("\n")
+    while lines and words and " ".join(lines[0].split()) in " ".join(words):
+        taken = lines.pop(0).split()
+        words = words[len(taken) :]
+    return any(not _TRIVIAL.fullmatch(line) for line in lines)
 
 
 def _fit(

@@ -1,8 +1,9 @@
 """Lays chosen items out as prompt text, and prices each view exactly as it will be rendered.
 
 Layout: one block per item (or per run of adjacent items), each opened by a header line
-``path:START-END`` (1-based, inclusive), with `` (skeleton)`` or `` (signature)`` appended for
-views other than full, and closed by a blank line. Blocks of a file stay together in source
+``path:START-END`` (1-based, inclusive), then the symbols the block shows (the definition,
+or the class or function a piece of code sits in), then `` (skeleton)`` or `` (signature)``
+for views other than full; a blank line closes it. Blocks of a file stay together in source
 order; files go most relevant first and second-most relevant last, since models read the ends
 of a long prompt best ("lost in the middle"). Adjacent blocks of one file and view
 (``end_line + 1 == start_line``) merge under one header.
@@ -20,8 +21,12 @@ from typing import Literal, TypeVar
 
 from codeintel.indexer.models import Chunk, ViewName
 from codeintel.indexer.tokens import TokenCounter
+from codeintel.retrieval.search import split_key
 
 ItemKind = Literal["code", "answer"]
+# What a piece shows: a definition whole, module-level code or a text (prose, line window)
+# in full, or a definition's skeleton or signature.
+Shape = Literal["definition", "code", "text", "skeleton", "signature"]
 T = TypeVar("T")
 
 
@@ -37,6 +42,7 @@ class Piece:
     view: ViewName
     body: str
     score: float
+    shape: Shape = "code"
 
 
 @dataclass(frozen=True)
@@ -57,13 +63,22 @@ def chunk_piece(chunk: Chunk, view: ViewName, score: float, line_numbers: bool =
             f"{number}\t{line}" for number, line in enumerate(body.split("\n"), chunk.start_line)
         )
     return Piece(
-        "code", chunk.path, chunk.start_line, chunk.end_line, chunk.symbol, view, body, score
-    )
+        "code", chunk.path, chunk.start_line, chunk.end_line, chunk.symbol, view, body, score,
+        shape_of(chunk, view),
+    )  # fmt: skip
+
+
+def shape_of(chunk: Chunk, view: ViewName) -> Shape:
+    if view != "full":
+        return view
+    if split_key(chunk) is not None:
+        return "definition"
+    return "code" if chunk.kind == "code" else "text"
 
 
 def cost(piece: Piece, counter: TokenCounter) -> int:
     """Exact tokens of the piece rendered as a block of its own."""
-    return counter.count(_header(piece, piece.end_line) + piece.body + "\n\n")
+    return counter.count(_header([piece]) + piece.body + "\n\n")
 
 
 def render(pieces: Sequence[Piece]) -> Rendering:
@@ -79,7 +94,7 @@ def render(pieces: Sequence[Piece]) -> Rendering:
     segments = [""] * len(pieces)
     for run in _runs([pieces[i] for i in order], order):
         last = run[-1]
-        segments[run[0]] = _header(pieces[run[0]], pieces[last].end_line)
+        segments[run[0]] = _header([pieces[index] for index in run])
         for index in run:
             segments[index] += pieces[index].body + "\n"
         segments[last] += "\n"
@@ -91,9 +106,12 @@ def ends_first(ranked: Sequence[T]) -> list[T]:
     return list(ranked[0::2]) + list(ranked[1::2])[::-1]
 
 
-def _header(piece: Piece, end_line: int) -> str:
-    label = "" if piece.view == "full" else f" ({piece.view})"
-    return f"{piece.path}:{piece.start_line}-{end_line}{label}\n"
+def _header(run: Sequence[Piece]) -> str:
+    """The header of a block showing ``run`` (adjacent pieces of one file and view)."""
+    first = run[0]
+    symbols = "".join(f" {symbol}," for symbol in dict.fromkeys(p.symbol for p in run if p.symbol))
+    label = "" if first.view == "full" else f" ({first.view})"
+    return f"{first.path}:{first.start_line}-{run[-1].end_line}{symbols.rstrip(',')}{label}\n"
 
 
 def _runs(laid_out: Sequence[Piece], indices: Sequence[int]) -> list[list[int]]:
