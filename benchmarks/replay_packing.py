@@ -92,18 +92,17 @@ def check(results: list[dict[str, Any]], run: Path, model: str) -> list[str]:
     return differing
 
 
-def row(name: str, results: list[dict[str, Any]], by_repo: bool) -> list[str]:
+def row(name: str, results: list[dict[str, Any]], by_repo: bool, method: str) -> list[str]:
     cells = []
     for budget in ts.BUDGETS:
-        entries = [r[str(budget)]["packer"] for r in results]
-        means = ts._means(entries)
+        means = ts._means([r[str(budget)][method] for r in results])
         cells.append(f"{sb.pct(means['file_all'])}/{sb.pct(means['edit_all'])}")
     lines = [f"{name:28} " + "  ".join(cells)]
     if by_repo:
         for repo in sorted({r["repo"] for r in results}):
             mine = [r for r in results if r["repo"] == repo]
             repo_cells = [
-                sb.pct(sb.mean([r[str(b)]["packer"]["edit_all"] for r in mine])) for b in ts.BUDGETS
+                sb.pct(sb.mean([r[str(b)][method]["edit_all"] for r in mine])) for b in ts.BUDGETS
             ]
             lines.append(f"  {repo:26} ({len(mine):2}) edit_all " + " ".join(repo_cells))
     return lines
@@ -181,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-repo", action="store_true")
     parser.add_argument("--fit", action="store_true", help="fit the edit-probability model")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--methods", nargs="*", default=["packer"], help=f"of {', '.join(ts.METHODS)}"
+    )
     args = parser.parse_args(argv)
     cases = load(args.run, args.model, args.eval)
     if args.fit:
@@ -212,12 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         overrides = dict(item.split("=", 1) for item in args.set)
         variants.append((" ".join(args.set), overrides))
     print(f"{len(cases)} instances; file_all/edit_all at " + " ".join(map(str, ts.BUDGETS)))
+    methods = tuple(args.methods)
     for name, overrides in variants:
-        results = replay(cases, overrides, args.candidates, workers=args.workers)
-        if name == "defaults":
+        results = replay(cases, overrides, args.candidates, methods, args.workers)
+        if name == "defaults" and "packer" in methods:
             differing = check(results, args.run, args.model)
             print(f"replay check: {len(differing)} contexts differ from the run {differing[:5]}")
-        print("\n".join(row(name, results, args.by_repo)))
+        for method in methods:
+            label = name if method == "packer" else f"{method} ({name})"
+            print("\n".join(row(label, results, args.by_repo, method)))
+        methods = ("packer",)  # the baselines do not depend on the packer's settings
     return 0
 
 

@@ -1,36 +1,45 @@
 """Token savings on SWE-bench Verified (dev set): how many tokens until the gold is in context.
 
 Per instance (checkout, gold, caching: ``benchmarks/swebench.py``), query =
-``problem_statement``, and at budgets 2k/4k/8k/16k/32k tokens (cl100k_base) four ways of
-filling the budget:
+``problem_statement``, and at budgets 2k/4k/8k/16k/32k tokens (cl100k_base) five ways of
+filling the budget, all from one recorded search (``benchmarks/recorded.py``):
 
-- ``packer``: this project. Hybrid search (default settings) gives ``--candidates`` chunks
-  (default 200); ``build_context`` packs them (multiple-choice knapsack over full / skeleton /
-  signature views).
+- ``packer``: this project. ``candidates_for`` (hybrid search, ``--candidates`` results,
+  default 200, with the parts of split definitions and the top files' other chunks);
+  ``build_context`` packs them (the value model and multiple-choice knapsack).
+- ``rrf_functions``: the plain hybrid baseline. BM25 and the question's MiniLM vector (300
+  chunks each, test files left out), fused by reciprocal rank fusion (k=60), no other
+  signal, no priors; in rank order, each whole definition (a split one's parts together,
+  where its best part ranks) added in full if it fits.
+- ``rrf_chunks``: the same on the index's own chunks (a split definition's parts apart).
 - ``bm25_files``: the SWE-bench protocol. Non-test ``.py`` files at the base commit
   (``git ls-files``; tests excluded as in SWE-bench's retrieval script) ranked by Okapi BM25
   (implemented here: k1=0.9, b=0.4 as Pyserini's defaults; terms are lower-cased identifiers
   and numbers plus their snake_case / camelCase parts; a file's text is prefixed with its
   path) against the problem statement; whole files added in rank order, a file that does not
   fit is skipped and the next tried.
-- ``topk_chunks``: the same hybrid candidates in rank order, full view, each added if it fits.
-- ``ratio_greedy``: the same candidates and views as ``packer`` (each unique chunk offers
-  full, skeleton, signature at value score * view utility), chosen by
-  ``codeintel.agent.packer.ratio_greedy`` without the packer's overlap handling.
+- ``topk_chunks``: the packer's candidates in score order, full view, each added if it fits.
+
+The greedy methods pass over an item whose lines an earlier one already shows.
 
 Every context is rendered and counted with the real tokenizer; ``tokens <= budget`` is
 asserted. Metrics per budget: ``file_all`` (every gold file has some item in the context),
 ``edit_all`` (every edit-site line lies inside an item shown in full; for whole files: the
-file is in), mean tokens used. Also the means of the whole repository's tokens (every file
-the index holds) and of the gold files' tokens.
+file is in), mean tokens used, the median number of items, and for the packer the share of
+its tokens spent on skeletons and signatures. Also the means of the whole repository's
+tokens (every file the index holds) and of the gold files' tokens.
 
-Run: ``python -m benchmarks.token_savings [--limit N] [--repos ...] [--model M] [--out D]``.
-Writes ``<out>/token_savings_<model>.json`` and ``.png``.
+Run: ``python -m benchmarks.token_savings [--limit N] [--repos ...] [--model M] [--out D]``;
+``--rescore`` scores the cached instances again from the searches their run recorded
+(``<out>/records/``, see ``benchmarks/recorded.py``): a change to the packer or a baseline
+measured in minutes, on exactly the candidates of the run. Writes
+``<out>/token_savings_<model>.json`` and ``.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 from collections import Counter
@@ -207,6 +216,25 @@ def score(
     return out
 
 
+def rescore(
+    results: list[dict[str, Any]], args: argparse.Namespace, records: Path, counter: TokenCounter
+) -> list[dict[str, Any]]:
+    """The cached results with every method scored again from the instance's record (a
+    change to the packer or a baseline measured without a checkout, an index or a model),
+    written back to the cache."""
+    instances = {inst.instance_id: inst for inst in sb.load_instances(args.eval)}
+    cache = args.out / "token_savings" / sb.model_slug(args.model)
+    rescored = []
+    for result in results:
+        if result in sb.scored([result]):
+            found = recorded.Record.load(records / f"{result['instance_id']}.json.gz")
+            gold = sb.gold_of(instances[result["instance_id"]])
+            result = {**result, **score(found, gold, counter, args.candidates)}
+            (cache / f"{result['instance_id']}.json").write_text(json.dumps(result))
+        rescored.append(result)
+    return rescored
+
+
 def _file_tokens(path: Path, counter: TokenCounter) -> int:
     if not path.is_file():
         return 0
@@ -265,11 +293,16 @@ def _whole_files(ranked: list[tuple[str, int]], budget: int, gold: sb.Gold) -> d
 
 
 def _rrf(found: recorded.Record) -> list[Chunk]:
-    """The plain hybrid: the BM25 and vector lists fused by reciprocal rank (k=60, equal
-    weights), no other signal, no priors."""
+    """The plain hybrid: the BM25 and vector lists without test files (as the SWE-bench
+    protocol leaves them out) fused by reciprocal rank (k=60, equal weights), no other
+    signal, no priors."""
     from codeintel.retrieval.fusion import reciprocal_rank_fusion
 
-    fused = reciprocal_rank_fusion(found.plain, dict.fromkeys(found.plain, 1.0), 60)
+    lists = {
+        signal: [cid for cid in ids if not sb.is_test_path(found.chunks[cid]["path"])]
+        for signal, ids in found.plain.items()
+    }
+    fused = reciprocal_rank_fusion(lists, dict.fromkeys(lists, 1.0), 60)
     return [found.chunk(hit.id) for hit in fused]
 
 
@@ -463,13 +496,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sb.add_common_args(parser)
     parser.add_argument("--candidates", type=int, default=200, help="hybrid chunks to pack")
+    parser.add_argument(
+        "--rescore", action="store_true", help="score the cached results again from their records"
+    )
     args = parser.parse_args(argv)
     records = args.out / "records" / sb.model_slug(args.model)
+    if args.rescore:
+        args.report_only = True
     results = sb.results_of(
         "token_savings",
         args,
         lambda embedder: evaluator(embedder, args.candidates, TokenCounter(ENCODING), records),
     )
+    if args.rescore:
+        results = rescore(results, args, records, TokenCounter(ENCODING))
     sb.publish("token_savings", args, summarize(results), results, table, plot)
     return 0
 
