@@ -126,6 +126,8 @@ class RecordedSearch:
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
         from codeintel.retrieval.search import SearchResult
 
+        if (k or DEPTH) > DEPTH:
+            raise ValueError(f"the record holds the best {DEPTH} results, not {k}")
         found = self.recorded.found[: k or DEPTH]
         return [
             SearchResult(self.recorded.chunk(cid), score, signals) for cid, score, signals in found

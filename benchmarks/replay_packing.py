@@ -34,6 +34,7 @@ from benchmarks import recorded
 from benchmarks import swebench as sb
 from benchmarks import token_savings as ts
 from codeintel.agent.value import FEATURES, Features, edit_probability, file_probability
+from codeintel.settings import ContextSettings
 
 _RANK_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 10**9)
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, required=True, help="a token_savings --out folder")
     parser.add_argument("--model", default=sb.DEFAULT_MODEL)
     parser.add_argument("--eval", type=Path, default=sb.DEFAULT_EVAL)
-    parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--candidates", type=int, default=ContextSettings().candidates)
     parser.add_argument("--variants", type=Path, help="JSON list of {name, settings}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--by-repo", action="store_true")
@@ -214,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         overrides = dict(item.split("=", 1) for item in args.set)
         variants.append((" ".join(args.set), overrides))
     print(f"{len(cases)} instances; file_all/edit_all at " + " ".join(map(str, ts.BUDGETS)))
+    cached = [
+        json.loads(
+            (args.run / "token_savings" / sb.model_slug(args.model) / f"{c[0]}.json").read_text()
+        )
+        for c in cases
+    ]
+    print("\n".join(row("the run's packer", cached, args.by_repo, "packer")))
     methods = tuple(args.methods)
     for name, overrides in variants:
         results = replay(cases, overrides, args.candidates, methods, args.workers)

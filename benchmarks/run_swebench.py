@@ -13,6 +13,7 @@ import sys
 from benchmarks import retrieval_quality, token_savings
 from benchmarks import swebench as sb
 from codeintel.indexer.tokens import TokenCounter
+from codeintel.settings import ContextSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     sb.add_common_args(parser)
     parser.add_argument("--depth", type=int, default=100)
-    parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--candidates", type=int, default=ContextSettings().candidates)
     args = parser.parse_args(argv)
     instances, worktrees = sb.setup(args)
     embedder = sb.load_model(args.model)

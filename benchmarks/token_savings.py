@@ -5,7 +5,8 @@ Per instance (checkout, gold, caching: ``benchmarks/swebench.py``), query =
 filling the budget, all from one recorded search (``benchmarks/recorded.py``):
 
 - ``packer``: this project. ``candidates_for`` (hybrid search, ``--candidates`` results,
-  default 200, with the parts of split definitions and the top files' other chunks);
+  default ``context.candidates``, with the parts of split definitions and the top files'
+  other chunks);
   ``build_context`` packs them (the value model and multiple-choice knapsack).
 - ``rrf_functions``: the plain hybrid baseline. BM25 and the question's MiniLM vector (300
   chunks each, test files left out), fused by reciprocal rank fusion (k=60), no other
@@ -492,10 +493,16 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from codeintel.indexer.tokens import TokenCounter
+    from codeintel.settings import ContextSettings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sb.add_common_args(parser)
-    parser.add_argument("--candidates", type=int, default=200, help="hybrid chunks to pack")
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=ContextSettings().candidates,
+        help="hybrid results the packer chooses from",
+    )
     parser.add_argument(
         "--rescore", action="store_true", help="score the cached results again from their records"
     )

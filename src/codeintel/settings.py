@@ -110,8 +110,8 @@ EDIT_FEATURES = (
     "text",
     "companion",
 )
-FILE_MODEL = (0.0, -1.0)
-EDIT_MODEL = (-4.8, -0.7, -1.0, 0.7, -0.2, -0.2, -0.1, -0.4)
+FILE_MODEL = (-0.095, -1.717)
+EDIT_MODEL = (-2.39, -0.97, -0.413, 0.281, 0.633, 0.006, -1.608, 0.066)
 
 
 class ContextSettings(_Section):
@@ -130,7 +130,7 @@ class ContextSettings(_Section):
     encoding: Encoding = Field(
         "cl100k_base", description="tokenizer counting a context when --llm names none"
     )
-    candidates: int = Field(200, ge=1, description="retrieved chunks the packer chooses from")
+    candidates: int = Field(400, ge=1, description="retrieved chunks the packer chooses from")
     companion_files: int = Field(
         3, ge=0, description="top files whose every other chunk is offered too"
     )
@@ -147,8 +147,10 @@ class ContextSettings(_Section):
         description="a split function's part's least score, as a share of its best",
     )
     full: float = Field(1.0, ge=0, description="utility of a chunk shown in full")
-    skeleton: float = Field(0.45, ge=0, description="utility of a chunk shown as its skeleton")
-    signature: float = Field(0.15, ge=0, description="utility of a chunk shown as its signature")
+    skeleton: float = Field(0.1, ge=0, description="utility of a definition shown as its skeleton")
+    signature: float = Field(
+        0.02, ge=0, description="utility of a definition shown as its signature"
+    )
     file_weight: float = Field(
         0.2, ge=0, description="worth of naming an edited file, beside one edit site shown"
     )

@@ -183,17 +183,34 @@ def _items(
     candidates: Sequence[Candidate], counter: TokenCounter, settings: ContextSettings
 ) -> list[_Item]:
     offered: set[tuple[str, str]] = set()  # (path, body) of skeletons/signatures already offered
-    named: set[str] = set()  # files whose best unit has been seen
-    items = []
-    for unit, full, features in _described(candidates, counter, settings):
-        file_value = 0.0
-        if unit.chunk.path not in named:
-            named.add(unit.chunk.path)
-            file_value = settings.file_weight * file_probability(
-                features.file_rank, settings.file_model
-            )
-        items.append(_item(unit, full, features, file_value, counter, settings, offered))
-    return items
+    described = _described(candidates, counter, settings)
+    namer = _file_namers([unit for unit, _, _ in described])
+    return [
+        _item(
+            unit,
+            full,
+            features,
+            settings.file_weight * file_probability(features.file_rank, settings.file_model)
+            if index in namer
+            else 0.0,
+            counter,
+            settings,
+            offered,
+        )
+        for index, (unit, full, features) in enumerate(described)
+    ]
+
+
+def _file_namers(units: Sequence[_Unit]) -> set[int]:
+    """Per file, the unit that carries what naming the file is worth: its best definition
+    (whose signature names the file for a few tokens), else its best unit."""
+    first: dict[str, int] = {}
+    first_definition: dict[str, int] = {}
+    for index, unit in enumerate(units):
+        first.setdefault(unit.chunk.path, index)
+        if unit.item_class == "definition":
+            first_definition.setdefault(unit.chunk.path, index)
+    return {first_definition.get(path, index) for path, index in first.items()}
 
 
 @dataclass(frozen=True)
@@ -325,15 +342,14 @@ _TRIVIAL = re.compile(r"\s*(?:\.\.\.|[{}();]*|@.*|#.*|//.*|(?:import|from|use|us
 
 
 def says_more(skeleton: str, signature: str) -> bool:
-    """Whether a skeleton shows something its signature does not: a line beyond the
-    signature's own (which may span several) that is not blank, an elision, a decorator,
-    a comment or an import."""
+    """Whether a skeleton shows something its signature does not: a line that is not blank,
+    an elision, a decorator, a comment, an import, or part of the signature (which may span
+    several lines)."""
     words = signature.split()
-    lines = skeleton.split("\n")
+    lines = [line for line in skeleton.split("\n") if not _TRIVIAL.fullmatch(line)]
     while lines and words and " ".join(lines[0].split()) in " ".join(words):
-        taken = lines.pop(0).split()
-        words = words[len(taken) :]
-    return any(not _TRIVIAL.fullmatch(line) for line in lines)
+        words = words[len(lines.pop(0).split()) :]
+    return bool(lines)
 
 
 def _fit(

@@ -294,7 +294,7 @@ def _say_coverage(coverage: IndexCoverage, lexical: bool) -> None:
     "--candidates",
     type=click.IntRange(min=1),
     default=None,
-    help="Retrieved chunks the packer chooses from (default: context.candidates, 200).",
+    help="Retrieved chunks the packer chooses from (default: context.candidates, 400).",
 )
 @_lexical_option
 @click.option("--json", "as_json", is_flag=True, help="Print the context contract as JSON.")
