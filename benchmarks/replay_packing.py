@@ -13,7 +13,8 @@ on the set it is measured on: prefer changes that win on every repository (``--b
 ``--fit`` fits the packer's value model instead (``codeintel.agent.value``): a logistic
 regression of "this item holds an edit site" over every item the packer offers on every
 record, and prints the coefficients and, per item class and rank, the share of items that
-hold an edit beside the model's mean prediction.
+hold an edit beside the model's mean prediction. ``--optimality`` compares the solver's value
+with the exact optimum (an unbounded DP) on every record's knapsack at every budget.
 
 Run: ``python -m benchmarks.replay_packing --run DIR [--model M] [--variants F | --set K=V
 ...] [--by-repo] [--fit]``.
@@ -109,6 +110,31 @@ def row(name: str, results: list[dict[str, Any]], by_repo: bool, method: str) ->
     return lines
 
 
+def optimality(cases: Sequence[tuple[str, str, sb.Gold, Path]], n_candidates: int) -> list[str]:
+    """The solver's value over the exact optimum (an unbounded DP) on every record's first
+    knapsack, at every budget: the worst and the mean."""
+    from codeintel.agent.candidates import candidates_for
+    from codeintel.agent.context import solver_groups
+    from codeintel.agent.packer import SolverSettings, solve
+    from codeintel.indexer.tokens import TokenCounter
+
+    counter = TokenCounter(ts.ENCODING)
+    exact = SolverSettings(max_dp_cells=10**10, max_rounds=100)
+    ratios: dict[int, list[float]] = {budget: [] for budget in ts.BUDGETS}
+    for _, _, _, path in cases:
+        found = recorded.Record.load(path)
+        candidates = candidates_for(recorded.RecordedSearch(found), found.query, n_candidates)
+        groups = solver_groups(candidates, counter)
+        for budget in ts.BUDGETS:
+            best = solve(groups, budget, exact).value
+            ratios[budget].append(solve(groups, budget).value / best if best else 1.0)
+    return [
+        f"{budget:>6}: worst {min(r):.4f}, mean {sb.mean(r):.4f} of the optimum"
+        f" ({len(r)} knapsacks)"
+        for budget, r in ratios.items()
+    ]
+
+
 def labelled(
     cases: Sequence[tuple[str, str, sb.Gold, Path]], n_candidates: int
 ) -> tuple[list[tuple[str, Features, bool]], list[tuple[int, bool]]]:
@@ -180,12 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--by-repo", action="store_true")
     parser.add_argument("--fit", action="store_true", help="fit the edit-probability model")
+    parser.add_argument("--optimality", action="store_true", help="solver value vs the optimum")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--methods", nargs="*", default=["packer"], help=f"of {', '.join(ts.METHODS)}"
     )
     args = parser.parse_args(argv)
     cases = load(args.run, args.model, args.eval)
+    if args.optimality:
+        print("\n".join(optimality(cases, args.candidates)))
+        return 0
     if args.fit:
         rows, files = labelled(cases, args.candidates)
         x = np.array([features.vector() for _, features, _ in rows])

@@ -10,7 +10,9 @@ The method is exact within a work cap:
    maximizes ``value - lam * cost``. The smallest breakpoint price whose choice fits is the
    LP dual optimum (Dyer–Zemel: the split of the groups' convex hulls), and
    ``lam * C + sum_g max_j (v_gj - lam * c_gj)`` is an upper bound on any solution.
-2. That choice, filled greedily with the best upgrades that still fit, is the incumbent.
+2. That choice, filled greedily with the best upgrades that still fit, is the incumbent, or
+   a choice made by value alone (each group's most valuable option that still fits, most
+   valuable groups first) filled the same way, whichever is worth more.
 3. Reduction: an option whose bound, with its group forced to it, cannot beat the incumbent
    is dropped; most groups keep one option and are fixed.
 4. The free groups left are solved by dynamic programming over the remaining capacity (exact
@@ -94,7 +96,10 @@ def solve(
     capacity = max(capacity, 0)
     table = _table(groups, capacity)
     lam, columns = _split(table, capacity)
-    incumbent = _fill(table, columns, capacity)
+    incumbent = max(
+        (_fill(table, start, capacity) for start in (columns, _by_value(table, capacity))),
+        key=table.value,
+    )
     exact = False
     for _ in range(settings.max_rounds):
         allowed = _reduce(table, lam, capacity, table.value(incumbent))
@@ -180,6 +185,22 @@ def _split(table: _Table, capacity: int) -> tuple[float, IntArray]:
         return float(prices[-1]) if len(prices) else 0.0, free
     lam = float(prices[first])
     return lam, _best_at(table, lam)
+
+
+def _by_value(table: _Table, capacity: int) -> IntArray:
+    """A second start for the incumbent: groups by their most valuable option, each taking
+    its most valuable option that still fits. Where one large option holds much of the value
+    (a whole function), the LP start takes the options around it instead and the capped DP
+    may not recover it."""
+    columns = np.zeros(len(table.costs), dtype=np.int64)
+    spare = capacity
+    for g in np.argsort(-table.values.max(axis=1), kind="stable"):
+        fits = table.costs[g] <= spare
+        k = int(np.argmax(np.where(fits, table.values[g], -np.inf)))
+        if table.values[g, k] > 0:
+            columns[g] = k
+            spare -= int(table.costs[g, k])
+    return columns
 
 
 def _fill(table: _Table, columns: IntArray, capacity: int) -> IntArray:
