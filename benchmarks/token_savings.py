@@ -201,6 +201,7 @@ def score(
     out: dict[str, Any] = {
         # an upper bound on edit_all for any packing of these candidates
         "sites_in_candidates": sb.sites_covered(spans, gold.edit_sites),
+        "names_gold": names_gold(found, gold),
     }
     for budget in BUDGETS:
         row: dict[str, Any] = {}
@@ -234,6 +235,22 @@ def rescore(
             (cache / f"{result['instance_id']}.json").write_text(json.dumps(result))
         rescored.append(result)
     return rescored
+
+
+def names_gold(found: recorded.Record, gold: sb.Gold) -> bool:
+    """Whether the question names a gold file (its file name) or a definition holding an
+    edit site (the last part of its name, as a word)."""
+    from codeintel.retrieval.search import split_key
+
+    names = {path.rsplit("/", 1)[-1] for path in gold.files}
+    for chunk_id in found.chunks:
+        chunk = found.chunk(chunk_id)
+        if split_key(chunk) is None:
+            continue
+        lines = gold.edit_sites.get(chunk.path, ())
+        if any(chunk.start_line <= line <= chunk.end_line for line in lines):
+            names.add(chunk.symbol.rsplit(".", 1)[-1])
+    return any(re.search(rf"\b{re.escape(name)}\b", found.query) for name in names)
 
 
 def _file_tokens(path: Path, counter: TokenCounter) -> int:
@@ -394,6 +411,18 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for repo in sorted(summary["repos"])
     }
+    unnamed = [r for r in done if r.get("names_gold") is False]
+    summary["unnamed"] = {
+        "n": len(unnamed),
+        **{
+            f"{method}@{budget}": {
+                metric: sb.mean([r[str(budget)][method][metric] for r in unnamed])
+                for metric in ("file_all", "edit_all")
+            }
+            for method in methods[:2]
+            for budget in (8000, 32000)
+        },
+    }
     summary["skipped"] = [r["instance_id"] for r in results if "skipped" in r]
     summary["failed"] = [r["instance_id"] for r in results if "error" in r]
     return summary
@@ -445,6 +474,14 @@ def table(summary: dict[str, Any]) -> str:
     for repo, cells in summary.get("by_repo", {}).items():
         row = " | ".join(f"{sb.pct(c['file_all'])} {sb.pct(c['edit_all'])}" for c in cells.values())
         lines.append(f"  {repo:20} ({summary['repos'][repo]:2}) {row}")
+    unnamed = summary.get("unnamed", {})
+    if unnamed.get("n"):
+        row = " | ".join(
+            f"{key} {sb.pct(c['file_all'])} {sb.pct(c['edit_all'])}"
+            for key, c in unnamed.items()
+            if key != "n"
+        )
+        lines.append(f"questions naming no gold file or function ({unnamed['n']}): {row}")
     lines.append(
         "anchor (SWE-bench paper, BM25 files): all gold files 26.1% @13k, 39.8% @27k, 45.9% @50k"
     )
