@@ -10,9 +10,10 @@ The method is exact within a work cap:
    maximizes ``value - lam * cost``. The smallest breakpoint price whose choice fits is the
    LP dual optimum (Dyer–Zemel: the split of the groups' convex hulls), and
    ``lam * C + sum_g max_j (v_gj - lam * c_gj)`` is an upper bound on any solution.
-2. That choice, filled greedily with the best upgrades that still fit, is the incumbent, or
-   a choice made by value alone (each group's most valuable option that still fits, most
-   valuable groups first) filled the same way, whichever is worth more.
+2. That choice, filled greedily with the best upgrades that still fit, is the incumbent;
+   when it is more than 1% below the bound, so is a choice made by value alone (each
+   group's most valuable option that still fits, most valuable groups first) filled the
+   same way, if it is worth more.
 3. Reduction: an option whose bound, with its group forced to it, cannot beat the incumbent
    is dropped; most groups keep one option and are fixed.
 4. The free groups left are solved by dynamic programming over the remaining capacity (exact
@@ -33,6 +34,8 @@ import numpy.typing as npt
 
 # Relative slack under which a bound counts as "cannot beat the incumbent".
 _TOLERANCE = 1e-9
+# The second incumbent start is tried when the first is this far (relatively) below the bound.
+_SECOND_START_GAP = 0.01
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -96,10 +99,10 @@ def solve(
     capacity = max(capacity, 0)
     table = _table(groups, capacity)
     lam, columns = _split(table, capacity)
-    incumbent = max(
-        (_fill(table, start, capacity) for start in (columns, _by_value(table, capacity))),
-        key=table.value,
-    )
+    incumbent = _fill(table, columns, capacity)
+    if table.value(incumbent) < (1 - _SECOND_START_GAP) * _bound(table, lam, capacity):
+        second = _fill(table, _by_value(table, capacity), capacity)
+        incumbent = max(incumbent, second, key=table.value)
     exact = False
     for _ in range(settings.max_rounds):
         allowed = _reduce(table, lam, capacity, table.value(incumbent))
@@ -187,20 +190,26 @@ def _split(table: _Table, capacity: int) -> tuple[float, IntArray]:
     return lam, _best_at(table, lam)
 
 
+def _bound(table: _Table, lam: float, capacity: int) -> float:
+    """The Lagrangian upper bound at price ``lam`` on any solution's value."""
+    return lam * capacity + float((table.values - lam * table.costs).max(axis=1).sum())
+
+
 def _by_value(table: _Table, capacity: int) -> IntArray:
     """A second start for the incumbent: groups by their most valuable option, each taking
     its most valuable option that still fits. Where one large option holds much of the value
     (a whole function), the LP start takes the options around it instead and the capped DP
     may not recover it."""
-    columns = np.zeros(len(table.costs), dtype=np.int64)
+    values, costs = table.values.tolist(), table.costs.tolist()  # plain lists: a loop per group
+    columns = [0] * len(values)
     spare = capacity
-    for g in np.argsort(-table.values.max(axis=1), kind="stable"):
-        fits = table.costs[g] <= spare
-        k = int(np.argmax(np.where(fits, table.values[g], -np.inf)))
-        if table.values[g, k] > 0:
+    for g in np.argsort(-table.values.max(axis=1), kind="stable").tolist():
+        fitting = [k for k, cost in enumerate(costs[g]) if cost <= spare]
+        k = max(fitting, key=values[g].__getitem__)
+        if values[g][k] > 0:
             columns[g] = k
-            spare -= int(table.costs[g, k])
-    return columns
+            spare -= costs[g][k]
+    return np.array(columns, dtype=np.int64)
 
 
 def _fill(table: _Table, columns: IntArray, capacity: int) -> IntArray:
@@ -223,7 +232,7 @@ def _reduce(table: _Table, lam: float, capacity: int, incumbent: float) -> BoolA
     ``incumbent``, by the Lagrangian bound at price ``lam`` with their group forced."""
     reduced = table.values - lam * table.costs
     best = reduced.max(axis=1, keepdims=True)
-    bound = lam * capacity + float(best.sum())
+    bound = _bound(table, lam, capacity)
     threshold = incumbent + _TOLERANCE * max(1.0, abs(incumbent))
     allowed: BoolArray = bound - (best - reduced) > threshold
     return allowed
