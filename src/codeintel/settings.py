@@ -110,8 +110,8 @@ EDIT_FEATURES = (
     "text",
     "companion",
 )
-FILE_MODEL = (-0.095, -1.717)
-EDIT_MODEL = (-2.39, -0.97, -0.413, 0.281, 0.633, 0.006, -1.608, 0.066)
+FILE_MODEL = (0.042, -1.792)
+EDIT_MODEL = (-2.522, -0.88, -0.502, 0.28, 0.599, -0.159, -1.819, -0.134)
 
 
 class ContextSettings(_Section):
@@ -152,7 +152,7 @@ class ContextSettings(_Section):
         0.02, ge=0, description="utility of a definition shown as its signature"
     )
     file_weight: float = Field(
-        0.2, ge=0, description="worth of naming an edited file, beside one edit site shown"
+        0.3, ge=0, description="worth of naming an edited file, beside one edit site shown"
     )
     file_model: tuple[float, float] = Field(
         FILE_MODEL, description="coefficients of the edited-file model (intercept, log_file_rank)"
