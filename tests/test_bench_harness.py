@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from benchmarks import recorded
 from benchmarks import swebench as sb
 from benchmarks import token_savings as ts
 
@@ -169,3 +171,63 @@ def test_interleave_keeps_prefixes_proportional() -> None:
     merged = sb.interleave({"a": [1, 2, 3, 4], "b": [10, 20], "c": [100]})
     # each next item comes from the group least far through its own list
     assert merged == [1, 10, 2, 100, 3, 20, 4]
+
+
+def _chunk(path: str, start: int, end: int, symbol: str, defines: bool = True) -> dict[str, object]:
+    from dataclasses import asdict
+
+    from codeintel.indexer.models import Chunk
+
+    text = "\n".join(f"line {n}" for n in range(start, end + 1)) + "\n"
+    chunk = Chunk(
+        path, "python", "function", symbol, "", start, end, 0, 0, text, f"def {symbol}():", "",
+        f"def {symbol}():\n    ...\n", [symbol] if defines else [], [], f"{path}:{start}",
+    )  # fmt: skip
+    return asdict(chunk)
+
+
+def recorded_search() -> recorded.Record:
+    """A search whose first result is the second part of a split ``run``."""
+    chunks = {
+        c["id"]: c
+        for c in (
+            _chunk("a.py", 1, 10, "run"),
+            _chunk("a.py", 12, 20, "run", defines=False),
+            _chunk("b.py", 1, 5, "stop"),
+            _chunk("tests/test_a.py", 1, 5, "test_run"),
+        )
+    }
+    return recorded.Record(
+        query="how does run work",
+        chunks=chunks,
+        found=[("a.py:12", 0.9, {"bm25": 1}), ("b.py:1", 0.5, {"vector": 1})],
+        siblings=["a.py:1", "a.py:12"],
+        files={"a.py": ["a.py:1", "a.py:12"], "b.py": ["b.py:1"]},
+        plain={"bm25": ["tests/test_a.py:1", "a.py:12", "b.py:1"], "vector": ["b.py:1"]},
+        whole_files=[("a.py", 40), ("b.py", 20)],
+    )
+
+
+def test_a_record_survives_its_file(tmp_path: Path) -> None:
+    found = recorded_search()
+    found.save(tmp_path / "r.json.gz")
+    assert recorded.Record.load(tmp_path / "r.json.gz") == found
+
+
+def test_a_recorded_search_plays_the_searcher() -> None:
+    search = recorded.RecordedSearch(recorded_search())
+    results = search.search("how does run work", k=2)
+    assert [r.chunk.id for r in results] == ["a.py:12", "b.py:1"]
+    siblings = search.split_siblings(results, 0.5)
+    assert [(s.chunk.id, s.score) for s in siblings] == [("a.py:1", 0.45)]
+    assert [c.id for c in search.chunks_of(["b.py"])] == ["b.py:1"]
+    with pytest.raises(ValueError, match="record"):
+        search.search("q", k=recorded.DEPTH + 1)
+
+
+def test_the_plain_baseline_leaves_tests_out_and_keeps_definitions_whole() -> None:
+    found = recorded_search()
+    ranked = ts._rrf(found)
+    assert [c.id for c in ranked] == ["b.py:1", "a.py:12"]
+    units = ts._whole_definitions(found, ranked)
+    assert [[c.id for c in unit] for unit in units] == [["b.py:1"], ["a.py:1", "a.py:12"]]
