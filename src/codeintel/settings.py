@@ -110,8 +110,8 @@ EDIT_FEATURES = (
     "text",
     "companion",
 )
-FILE_MODEL = (0.042, -1.792)
-EDIT_MODEL = (-2.522, -0.88, -0.502, 0.28, 0.599, -0.159, -1.819, -0.134)
+FILE_MODEL = (-0.055, -1.745)
+EDIT_MODEL = (-2.594, -0.842, -0.519, 0.272, 0.484, -0.337, -2.047, -0.255)
 
 
 class ContextSettings(_Section):
