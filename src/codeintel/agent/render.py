@@ -109,9 +109,12 @@ def ends_first(ranked: Sequence[T]) -> list[T]:
 def _header(run: Sequence[Piece]) -> str:
     """The header of a block showing ``run`` (adjacent pieces of one file and view)."""
     first = run[0]
-    symbols = "".join(f" {symbol}," for symbol in dict.fromkeys(p.symbol for p in run if p.symbol))
+    names = [first.symbol] if len(run) == 1 else dict.fromkeys(piece.symbol for piece in run)
+    symbols = ", ".join(name for name in names if name)
     label = "" if first.view == "full" else f" ({first.view})"
-    return f"{first.path}:{first.start_line}-{run[-1].end_line}{symbols.rstrip(',')}{label}\n"
+    return (
+        f"{first.path}:{first.start_line}-{run[-1].end_line}{' ' * bool(symbols)}{symbols}{label}\n"
+    )
 
 
 def _runs(laid_out: Sequence[Piece], indices: Sequence[int]) -> list[list[int]]:
