@@ -69,7 +69,7 @@ class Record:
 
 def record(searcher: Searcher, query: str, whole_files: list[tuple[str, int]]) -> Record:
     """Searches once and keeps what the token-savings methods choose from."""
-    from codeintel.retrieval.search import split_key
+    from codeintel.retrieval.search import SearchResult, split_key
 
     found = searcher.search(query, k=DEPTH)
     chunks = {r.chunk.id: r.chunk for r in found}
@@ -80,9 +80,7 @@ def record(searcher: Searcher, query: str, whole_files: list[tuple[str, int]]) -
         if current is not None:
             chunks.setdefault(chunk_id, current)
     plain = {signal: [cid for cid in ids if cid in chunks] for signal, ids in plain.items()}
-    # every part of every split definition either list holds, scored as parts of the first
-    from codeintel.retrieval.search import SearchResult
-
+    # every part of every split definition the lists hold, found or not
     split = [SearchResult(c, 1.0, {}) for c in chunks.values() if split_key(c) is not None]
     siblings = [*(r.chunk for r in split), *(r.chunk for r in searcher.split_siblings(split, 1.0))]
     siblings.sort(key=lambda c: (c.path, c.start_line))

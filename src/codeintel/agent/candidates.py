@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
-from codeintel.agent.context import Candidate
+from codeintel.agent.context import Candidate, span_of
 from codeintel.agent.value import Origin
 from codeintel.indexer.models import Chunk
 from codeintel.retrieval.search import SearchResult, split_key
@@ -48,7 +48,7 @@ def candidates_for(
     share = settings.split_part_share
     siblings = searcher.split_siblings(found, share)
     results = _parts_lifted(found + siblings, share)
-    origin: dict[tuple[str, int, int], Origin] = {_span(r.chunk): "part" for r in siblings}
+    origin: dict[tuple[str, int, int], Origin] = {span_of(r.chunk): "part" for r in siblings}
     file_chunks: list[Chunk] = []
     heads: dict[tuple[str, int, int], float] = {}
     if results and settings.companion_files > 0:
@@ -57,15 +57,15 @@ def candidates_for(
         heads = _file_heads(results, file_chunks, settings.head_share)
 
     def candidate(chunk: Chunk, score: float, default: Origin) -> Candidate:
-        span = _span(chunk)
+        span = span_of(chunk)
         return Candidate(
             chunk, max(score, heads.get(span, 0.0)), origin.get(span, default), span in heads
         )
 
     below = settings.companion_share * min((r.score for r in found), default=0.0)
-    taken = {_span(result.chunk) for result in results}
+    taken = {span_of(result.chunk) for result in results}
     return [candidate(r.chunk, r.score, "retrieved") for r in results] + [
-        candidate(chunk, below, "companion") for chunk in file_chunks if _span(chunk) not in taken
+        candidate(chunk, below, "companion") for chunk in file_chunks if span_of(chunk) not in taken
     ]
 
 
@@ -94,10 +94,6 @@ def _best_scores(
     return best
 
 
-def _span(chunk: Chunk) -> tuple[str, int, int]:
-    return chunk.path, chunk.start_line, chunk.end_line
-
-
 def _file_heads(
     results: list[SearchResult], file_chunks: list[Chunk], share: float
 ) -> dict[tuple[str, int, int], float]:
@@ -108,5 +104,5 @@ def _file_heads(
     for chunk in file_chunks:
         first.setdefault(chunk.path, chunk)
     return {
-        _span(chunk): share * best[path] for path, chunk in first.items() if chunk.kind == "code"
+        span_of(chunk): share * best[path] for path, chunk in first.items() if chunk.kind == "code"
     }

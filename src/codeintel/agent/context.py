@@ -25,10 +25,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from functools import cached_property
+from typing import Any, Literal, cast
 
 from codeintel.agent.packer import Option, SolverSettings, solve
-from codeintel.agent.render import ItemKind, Piece, Rendering, Shape, chunk_piece, cost, render
+from codeintel.agent.render import (
+    ItemKind,
+    Piece,
+    Rendering,
+    Shape,
+    chunk_piece,
+    cost,
+    render,
+    shape_of,
+)
 from codeintel.agent.value import (
     Features,
     ItemClass,
@@ -223,7 +233,7 @@ class _Unit:
     origin: Origin
     head: bool
 
-    @property
+    @cached_property
     def chunk(self) -> Chunk:
         """The unit as one chunk: the parts' texts joined, the blank lines between them
         restored (the chunker splits a definition into consecutive windows and trims only
@@ -238,12 +248,8 @@ class _Unit:
 
     @property
     def item_class(self) -> ItemClass:
-        chunk = self.chunks[0]
-        if split_key(chunk) is not None:
-            return "definition"
-        if chunk.kind == "code":
-            return "head" if self.head else "code"
-        return "text"
+        shape = shape_of(self.chunks[0], "full")
+        return "head" if shape == "code" and self.head else cast(ItemClass, shape)
 
 
 _ORIGIN_ORDER: tuple[Origin, ...] = ("retrieved", "part", "companion")
@@ -279,7 +285,7 @@ def _split_groups(candidates: Sequence[Candidate]) -> list[list[Candidate]]:
     (a property's setter, a redefinition) does."""
     by_key: dict[object, list[Candidate]] = {}
     for candidate in candidates:
-        key = split_key(candidate.chunk) or _span(candidate.chunk)
+        key = split_key(candidate.chunk) or span_of(candidate.chunk)
         by_key.setdefault(key, []).append(candidate)
     groups: list[list[Candidate]] = []
     for members in by_key.values():
@@ -293,7 +299,8 @@ def _split_groups(candidates: Sequence[Candidate]) -> list[list[Candidate]]:
     return groups
 
 
-def _span(chunk: Chunk) -> tuple[str, int, int]:
+def span_of(chunk: Chunk) -> tuple[str, int, int]:
+    """A chunk's place: path, first and last line."""
     return chunk.path, chunk.start_line, chunk.end_line
 
 
@@ -301,7 +308,7 @@ def _unique_spans(candidates: Sequence[Candidate]) -> list[Candidate]:
     """The most relevant candidate of each span (path and lines)."""
     best: dict[tuple[str, int, int], Candidate] = {}
     for candidate in sorted(candidates, key=lambda c: -c.score):
-        best.setdefault(_span(candidate.chunk), candidate)
+        best.setdefault(span_of(candidate.chunk), candidate)
     return list(best.values())
 
 
@@ -338,7 +345,7 @@ def _item(
     return _Item(chunk.parent, tuple(views))
 
 
-_TRIVIAL = re.compile(r"\s*(?:\.\.\.|[{}();]*|@.*|#.*|//.*|(?:import|from|use|using|#include)\b.*)")
+_TRIVIAL = re.compile(r"\s*(?:\.\.\.|[{}();]*|@.*|#.*|//.*|(?:import|from|use|using)\b.*)")
 
 
 def says_more(skeleton: str, signature: str) -> bool:

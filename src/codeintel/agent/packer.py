@@ -100,7 +100,8 @@ def solve(
     table = _table(groups, capacity)
     lam, columns = _split(table, capacity)
     incumbent = _fill(table, columns, capacity)
-    if table.value(incumbent) < (1 - _SECOND_START_GAP) * _bound(table, lam, capacity):
+    best = (table.values - lam * table.costs).max(axis=1)
+    if table.value(incumbent) < (1 - _SECOND_START_GAP) * _bound(best, lam, capacity):
         second = _fill(table, _by_value(table, capacity), capacity)
         incumbent = max(incumbent, second, key=table.value)
     exact = False
@@ -190,9 +191,10 @@ def _split(table: _Table, capacity: int) -> tuple[float, IntArray]:
     return lam, _best_at(table, lam)
 
 
-def _bound(table: _Table, lam: float, capacity: int) -> float:
-    """The Lagrangian upper bound at price ``lam`` on any solution's value."""
-    return lam * capacity + float((table.values - lam * table.costs).max(axis=1).sum())
+def _bound(best: FloatArray, lam: float, capacity: int) -> float:
+    """The Lagrangian upper bound at price ``lam`` on any solution's value, given ``best``,
+    each group's largest ``value - lam * cost``."""
+    return lam * capacity + float(best.sum())
 
 
 def _by_value(table: _Table, capacity: int) -> IntArray:
@@ -232,7 +234,7 @@ def _reduce(table: _Table, lam: float, capacity: int, incumbent: float) -> BoolA
     ``incumbent``, by the Lagrangian bound at price ``lam`` with their group forced."""
     reduced = table.values - lam * table.costs
     best = reduced.max(axis=1, keepdims=True)
-    bound = _bound(table, lam, capacity)
+    bound = _bound(best, lam, capacity)
     threshold = incumbent + _TOLERANCE * max(1.0, abs(incumbent))
     allowed: BoolArray = bound - (best - reduced) > threshold
     return allowed
