@@ -13,7 +13,9 @@ on the set it is measured on: prefer changes that win on every repository (``--b
 ``--fit`` fits the packer's value model instead (``codeintel.agent.value``): a logistic
 regression of "this item holds an edit site" over every item the packer offers on every
 record, and prints the coefficients and, per item class and rank, the share of items that
-hold an edit beside the model's mean prediction. ``--optimality`` compares the solver's value
+hold an edit beside the model's mean prediction. ``--cross-validate`` measures what the fit
+is worth on issues it has not seen: each repository's instances packed under models fitted
+on the other repositories alone. ``--optimality`` compares the solver's value
 with the exact optimum (an unbounded DP) on every record's knapsack at every budget.
 
 Run: ``python -m benchmarks.replay_packing --run DIR [--model M] [--variants F | --set K=V
@@ -137,9 +139,9 @@ def optimality(cases: Sequence[tuple[str, str, sb.Gold, Path]], n_candidates: in
 
 def labelled(
     cases: Sequence[tuple[str, str, sb.Gold, Path]], n_candidates: int
-) -> tuple[list[tuple[str, Features, bool]], list[tuple[int, bool]]]:
+) -> tuple[list[tuple[str, Features, bool]], list[tuple[str, int, bool, bool]]]:
     """Every item the packer offers on every case: (repository, features, holds an edit),
-    and every file they are in: (its rank, edited)."""
+    and every file they are in: (repository, its rank, prose, edited)."""
     from codeintel.agent.candidates import candidates_for
     from codeintel.agent.context import item_features
     from codeintel.indexer.tokens import TokenCounter
@@ -151,12 +153,17 @@ def labelled(
         found = recorded.Record.load(path)
         candidates = candidates_for(recorded.RecordedSearch(found), found.query, n_candidates)
         file_ranks: dict[str, int] = {}
+        coded: set[str] = set()
         for chunk, features in item_features(candidates, counter):
             lines = gold.edit_sites.get(chunk.path, ())
             holds = any(chunk.start_line <= line <= chunk.end_line for line in lines)
             rows.append((repo, features, holds))
             file_ranks.setdefault(chunk.path, features.file_rank)
-        files += [(rank, path in gold.files) for path, rank in file_ranks.items()]
+            if features.item_class != "text":
+                coded.add(chunk.path)
+        files += [
+            (repo, rank, path not in coded, path in gold.files) for path, rank in file_ranks.items()
+        ]
     return rows, files
 
 
@@ -175,6 +182,31 @@ def fit(x: np.ndarray, y: np.ndarray, ridge: float = 1.0) -> list[float]:
         if np.abs(step).max() < 1e-8:
             break
     return [round(float(c), 3) for c in w]
+
+
+def fitted(
+    rows: Sequence[tuple[str, Features, bool]], files: Sequence[tuple[str, int, bool, bool]]
+) -> dict[str, list[float]]:
+    """The ``ContextSettings`` overrides of the two models fitted on ``rows`` and ``files``."""
+    x = np.array([features.vector() for _, features, _ in rows])
+    edit_model = fit(x, np.array([float(holds) for _, _, holds in rows]))
+    ranks = np.array([[1.0, np.log(rank), float(prose)] for _, rank, prose, _ in files])
+    file_model = fit(ranks, np.array([float(edited) for *_, edited in files]))
+    return {"edit_model": edit_model, "file_model": file_model}
+
+
+def cross_validated(
+    cases: Sequence[tuple[str, str, sb.Gold, Path]], n_candidates: int, workers: int
+) -> list[dict[str, Any]]:
+    """Every case packed under the models fitted on the other repositories' cases only."""
+    rows, files = labelled(cases, n_candidates)
+    results: list[dict[str, Any]] = []
+    for repo in sorted({case[1] for case in cases}):
+        models = fitted([r for r in rows if r[0] != repo], [f for f in files if f[0] != repo])
+        print(f"  without {repo}: {models}")
+        mine = [case for case in cases if case[1] == repo]
+        results += replay(mine, models, n_candidates, ("packer",), workers)
+    return results
 
 
 def calibration(
@@ -206,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--by-repo", action="store_true")
     parser.add_argument("--fit", action="store_true", help="fit the edit-probability model")
+    parser.add_argument(
+        "--cross-validate", action="store_true", help="each repository under a fit without it"
+    )
     parser.add_argument("--optimality", action="store_true", help="solver value vs the optimum")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -216,22 +251,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.optimality:
         print("\n".join(optimality(cases, args.candidates)))
         return 0
+    if args.cross_validate:
+        print(f"{len(cases)} instances; file_all/edit_all at " + " ".join(map(str, ts.BUDGETS)))
+        results = cross_validated(cases, args.candidates, args.workers)
+        print("\n".join(row("leave-one-repository-out", results, args.by_repo, "packer")))
+        return 0
     if args.fit:
         rows, files = labelled(cases, args.candidates)
-        x = np.array([features.vector() for _, features, _ in rows])
-        coefficients = fit(x, np.array([float(holds) for _, _, holds in rows]))
+        models = fitted(rows, files)
         print(f"{len(rows)} items, {sum(h for _, _, h in rows)} holding an edit site")
         print("edit_model (intercept, " + ", ".join(FEATURES) + "):")
-        print(tuple(coefficients))
-        print("\n".join(calibration(rows, coefficients)))
-        ranks = np.array([[1.0, np.log(rank)] for rank, _ in files])
-        file_model = fit(ranks, np.array([float(edited) for _, edited in files]), ridge=0.0)
-        print(f"{len(files)} files, {sum(e for _, e in files)} edited")
-        print(f"file_model (intercept, log_file_rank): {tuple(file_model)}")
+        print(tuple(models["edit_model"]))
+        print("\n".join(calibration(rows, models["edit_model"])))
+        file_model = models["file_model"]
+        print(f"{len(files)} files, {sum(e for *_, e in files)} edited")
+        print(f"file_model (intercept, log_file_rank, prose): {tuple(file_model)}")
         for top in (1, 2, 3, 5, 10, 20):
-            near = [edited for rank, edited in files if rank == top]
+            near = [edited for _, rank, prose, edited in files if rank == top and not prose]
             if near:
-                predicted = file_probability(top, file_model)
+                predicted = file_probability(top, False, file_model)
                 share = 100 * sum(near) / len(near)
                 print(
                     f"  file rank {top:2}: {len(near):4} files, edited {share:5.1f}%,"

@@ -35,10 +35,12 @@ def test_ranks_follow_the_scores(scores: list[float]) -> None:
                 assert ranks[i] == ranks[j]
 
 
-def features(rank: int = 1, file_rank: int = 1, tokens: int = 300, **kw: str) -> Features:
+def features(
+    rank: int = 1, file_rank: int = 1, tokens: int = 300, file_units: int = 5, **kw: str
+) -> Features:
     item_class = kw.get("item_class", "definition")
     origin = kw.get("origin", "retrieved")
-    return Features(rank, file_rank, tokens, item_class, origin)  # type: ignore[arg-type]
+    return Features(rank, file_rank, tokens, item_class, origin, file_units)  # type: ignore[arg-type]
 
 
 def test_the_fitted_model_prefers_better_ranks_and_files() -> None:
@@ -46,8 +48,11 @@ def test_the_fitted_model_prefers_better_ranks_and_files() -> None:
     assert p == sorted(p, reverse=True) and 0 < p[-1] < p[0] < 1
     files = [edit_probability(features(file_rank=f), EDIT_MODEL) for f in (1, 3, 10)]
     assert files == sorted(files, reverse=True)
-    named = [file_probability(f, FILE_MODEL) for f in (1, 2, 5, 50)]
+    crowded = [edit_probability(features(file_units=n), EDIT_MODEL) for n in (1, 10, 100)]
+    assert crowded == sorted(crowded, reverse=True)
+    named = [file_probability(f, False, FILE_MODEL) for f in (1, 2, 5, 50)]
     assert named == sorted(named, reverse=True)
+    assert file_probability(1, True, FILE_MODEL) < file_probability(1, False, FILE_MODEL)
 
 
 def test_the_model_reads_its_coefficients_in_order() -> None:

@@ -109,9 +109,11 @@ EDIT_FEATURES = (
     "code",
     "text",
     "companion",
+    "log_file_units",
 )
-FILE_MODEL = (-0.055, -1.745)
-EDIT_MODEL = (-2.594, -0.842, -0.519, 0.272, 0.484, -0.337, -2.047, -0.255)
+# The edited-file model's: intercept, log_file_rank, prose (the file's best item is text).
+FILE_MODEL = (-0.032, -1.653, -1.943)
+EDIT_MODEL = (-0.974, -0.85, -0.725, 0.169, 0.09, -0.691, -2.217, 0.248, -0.253)
 
 
 class ContextSettings(_Section):
@@ -154,8 +156,9 @@ class ContextSettings(_Section):
     file_weight: float = Field(
         0.3, ge=0, description="worth of naming an edited file, beside one edit site shown"
     )
-    file_model: tuple[float, float] = Field(
-        FILE_MODEL, description="coefficients of the edited-file model (intercept, log_file_rank)"
+    file_model: tuple[float, float, float] = Field(
+        FILE_MODEL,
+        description="coefficients of the edited-file model (intercept, log_file_rank, prose)",
     )
     edit_model: tuple[float, ...] = Field(
         EDIT_MODEL,

@@ -23,6 +23,7 @@ approximation that keeps each solve a plain multiple-choice knapsack.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -179,11 +180,17 @@ def _described(
     for unit in units:
         file_scores.setdefault(unit.chunk.path, unit.score)
     file_ranks = dict(zip(file_scores, competition_ranks(list(file_scores.values())), strict=True))
+    file_units = Counter(unit.chunk.path for unit in units)
     described = []
     for unit, rank in zip(units, ranks, strict=True):
         full = chunk_piece(unit.chunk, "full", unit.score, settings.line_numbers)
         features = Features(
-            rank, file_ranks[unit.chunk.path], cost(full, counter), unit.item_class, unit.origin
+            rank,
+            file_ranks[unit.chunk.path],
+            cost(full, counter),
+            unit.item_class,
+            unit.origin,
+            file_units[unit.chunk.path],
         )
         described.append((unit, full, features))
     return described
@@ -195,12 +202,14 @@ def _items(
     offered: set[tuple[str, str]] = set()  # (path, body) of skeletons/signatures already offered
     described = _described(candidates, counter, settings)
     namer = _file_namers([unit for unit, _, _ in described])
+    prose = _prose_files([unit for unit, _, _ in described])
     return [
         _item(
             unit,
             full,
             features,
-            settings.file_weight * file_probability(features.file_rank, settings.file_model)
+            settings.file_weight
+            * file_probability(features.file_rank, unit.chunk.path in prose, settings.file_model)
             if index in namer
             else 0.0,
             counter,
@@ -221,6 +230,12 @@ def _file_namers(units: Sequence[_Unit]) -> set[int]:
         if unit.item_class == "definition":
             first_definition.setdefault(unit.chunk.path, index)
     return {first_definition.get(path, index) for path, index in first.items()}
+
+
+def _prose_files(units: Sequence[_Unit]) -> set[str]:
+    """The files whose every unit is text (documentation, not code)."""
+    coded = {unit.chunk.path for unit in units if unit.item_class != "text"}
+    return {unit.chunk.path for unit in units} - coded
 
 
 @dataclass(frozen=True)

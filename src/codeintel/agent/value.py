@@ -3,11 +3,12 @@ and how likely its file is to be one the change edits.
 
 An item (one chunk, or every part of a split definition) is described by its rank among the
 items (by retrieval score; tied scores share the better rank), its file's rank, its size in
-tokens when shown in full, its kind and how it became a candidate. A logistic model over
-those gives the probability that it holds an edit site; a second one, over its file's rank
-alone, the probability that its file is edited. Their coefficients are fitted on the gold
-edit sites and files of the dev set (``python -m benchmarks.replay_packing --fit``; the fit
-and what it shows: docs/decisions.md). Pure: no I/O.
+tokens when shown in full, its kind, how it became a candidate and how many items its file
+has among the candidates (an edit is one of them). A logistic model over those gives the
+probability that it holds an edit site; a second one, over its file's rank and whether the
+file is prose, the probability that its file is edited. Their coefficients are fitted on
+the gold edit sites and files of the dev set (``python -m benchmarks.replay_packing --fit``;
+the fit and what it shows: docs/decisions.md). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ FEATURES = EDIT_FEATURES  # the model's inputs, in its coefficients' order after
 
 @dataclass(frozen=True)
 class Features:
-    """What the model knows of an item."""
+    """What the model knows of an item (``file_units``: its file's items among all)."""
 
     rank: int
     file_rank: int
     tokens: int
     item_class: ItemClass
     origin: Origin
+    file_units: int
 
     def vector(self) -> list[float]:
         """1 (the intercept), then ``FEATURES`` in order."""
@@ -46,6 +48,7 @@ class Features:
             float(self.item_class == "code"),
             float(self.item_class == "text"),
             float(self.origin == "companion"),
+            math.log(self.file_units),
         ]
 
 
@@ -59,11 +62,12 @@ def edit_probability(features: Features, coefficients: Sequence[float]) -> float
     return _sigmoid(sum(c * x for c, x in zip(coefficients, features.vector(), strict=True)))
 
 
-def file_probability(file_rank: int, coefficients: Sequence[float]) -> float:
+def file_probability(file_rank: int, prose: bool, coefficients: Sequence[float]) -> float:
     """The fitted probability that the file at ``file_rank`` is one the change edits
-    (coefficients: intercept, log_file_rank)."""
-    intercept, slope = coefficients
-    return _sigmoid(intercept + slope * math.log(file_rank))
+    (coefficients: intercept, log_file_rank, prose); ``prose``: the file's best item is
+    text (documentation), not code."""
+    intercept, slope, prose_shift = coefficients
+    return _sigmoid(intercept + slope * math.log(file_rank) + prose_shift * prose)
 
 
 def _sigmoid(z: float) -> float:
