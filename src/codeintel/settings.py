@@ -25,6 +25,8 @@ ENV_PREFIX = "CODEINTEL_"
 
 Encoding = Literal["cl100k_base", "o200k_base"]
 Device = Literal["cpu", "cuda", "mps", "auto"]
+Backend = Literal["auto", "onnx", "torch"]
+Precision = Literal["auto", "fp32", "bf16"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -55,6 +57,16 @@ class EmbedSettings(_Section):
 
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path")
     device: Device = "cpu"
+    backend: Backend = Field(
+        "auto",
+        description="how the packaged default model runs: auto (questions on ONNX Runtime, "
+        "builds on sentence-transformers), onnx (both), torch (both on sentence-transformers)",
+    )
+    precision: Precision = Field(
+        "auto",
+        description="sentence-transformers on the CPU: auto (bf16 where the CPU computes it "
+        "natively: AMX or AVX-512 BF16), fp32, bf16",
+    )
     batch_size: int = Field(64, ge=1)
     cache_dir: str = Field("", description="embedding cache folder; default user cache dir")
 

@@ -13,21 +13,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codeintel.agent.candidates import candidates_for
-from codeintel.agent.context import Context, build_context
 from codeintel.errors import ConfigError, NotIndexed
-from codeintel.indexer.embedder import LazyEmbedder
+from codeintel.indexer.embedder import LazyEmbedder, Purpose, prepare_query_embedder
 from codeintel.indexer.models import DryRun, IndexStatus
-from codeintel.indexer.pipeline import BuildReport, Progress
 from codeintel.indexer.repository import Repository, find_root
-from codeintel.indexer.snapshot import Snapshot
-from codeintel.indexer.tokens import TokenCounter, encoding_for
-from codeintel.retrieval.freshness import refresh_lexical
 from codeintel.retrieval.query import require_question
-from codeintel.retrieval.search import Filters, IndexCoverage, Searcher, SearchResults
 from codeintel.settings import SECTIONS, Settings, load_settings
+
+if TYPE_CHECKING:  # imported where used: `index status` needs none of them (cold start)
+    from codeintel.agent.context import Context
+    from codeintel.indexer.pipeline import BuildReport, Progress
+    from codeintel.indexer.snapshot import Snapshot
+    from codeintel.retrieval.search import IndexCoverage, Searcher, SearchResults
 
 Notes = Callable[[str], None]
 
@@ -48,7 +47,7 @@ class Workspace:
         self.notes = notes
         self.repository = Repository(root, settings.index, settings.embed)
         self._lock = threading.Lock()
-        self._embedder: LazyEmbedder | None = None
+        self._embedders: dict[Purpose, LazyEmbedder] = {}
         self._searchers: dict[bool, Searcher] = {}  # by "with vectors"
 
     @classmethod
@@ -74,9 +73,14 @@ class Workspace:
         """Bring the index up to date with the files (``rebuild``: from scratch, beside the
         live index until done); ``embed=False`` stops after the lexical index."""
         report = self.repository.build(
-            embed=embed, rebuild=rebuild, progress=progress, embedder=self._lazy_embedder()
+            embed=embed,
+            rebuild=rebuild,
+            progress=progress,
+            embedder=self._lazy_embedder("build"),
         )
         self._forget_searchers()
+        if embed:
+            prepare_query_embedder(self.settings.embed, progress.note if progress else self.notes)
         return report
 
     def plan(self) -> DryRun:
@@ -92,6 +96,8 @@ class Workspace:
         text is found; False, with the reason told to ``notes``, when that cannot happen now
         (another writer holds the lock, the index folder is read-only): results are then
         still mapped onto the lines on disk, but new text is not searchable."""
+        from codeintel.retrieval.freshness import refresh_lexical
+
         self._require_index()
         reason = refresh_lexical(self.repository)
         if reason is not None:
@@ -112,6 +118,8 @@ class Workspace:
     ) -> SearchResults:
         """The chunks most relevant to ``query``, best first; ``within`` is a folder of the
         repository to keep to; ``lexical`` skips the vector signals (no model load)."""
+        from codeintel.retrieval.search import Filters, SearchResults
+
         require_question(query)
         filters = Filters(lang, glob, within)
         searcher, status = self._searcher(lexical)
@@ -130,6 +138,10 @@ class Workspace:
         """The most useful code for ``query`` packed into ``budget`` tokens (default
         ``context.budget``), counted with ``encoding`` or the tokenizer of OpenAI model
         ``llm``."""
+        from codeintel.agent.candidates import candidates_for
+        from codeintel.agent.context import build_context
+        from codeintel.indexer.tokens import TokenCounter, encoding_for
+
         require_question(query)
         settings = self.settings.context
         counter = TokenCounter(encoding_for(llm, encoding, settings.encoding))
@@ -144,7 +156,7 @@ class Workspace:
         """Drop loaded state (searchers, the model); the workspace stays usable."""
         with self._lock:
             self._searchers.clear()
-            self._embedder = None
+            self._embedders.clear()
 
     # -- assembly ---------------------------------------------------------------------
 
@@ -155,21 +167,23 @@ class Workspace:
                 "`codeintel index build` in the repository's root folder"
             )
 
-    def _lazy_embedder(self) -> LazyEmbedder:
+    def _lazy_embedder(self, purpose: Purpose) -> LazyEmbedder:
         with self._lock:
-            if self._embedder is None:
-                self._embedder = LazyEmbedder(self.settings.embed, self.notes)
-            return self._embedder
+            if purpose not in self._embedders:
+                self._embedders[purpose] = LazyEmbedder(self.settings.embed, self.notes, purpose)
+            return self._embedders[purpose]
 
     def _searcher(self, lexical: bool) -> tuple[Searcher, IndexStatus]:
         """A searcher at the index's current version (a build by any process since the last
         call makes a new one), with vectors when the index has them and ``lexical`` is not
-        set; the embedder is shared by every searcher and build."""
+        set; the question embedder is shared by every searcher."""
+        from codeintel.retrieval.search import Searcher
+
         self._require_index()
         snapshot = self.repository.snapshot(check=False)
         status = snapshot.status(str(self.root), self.repository.uri)
         vectors = not lexical and status.embedded > 0
-        embedder = self._lazy_embedder() if vectors else None
+        embedder = self._lazy_embedder("query") if vectors else None
         with self._lock:
             searcher = self._searchers.get(vectors)
         if searcher is None or _version(searcher.snapshot) != _version(snapshot):
@@ -178,11 +192,14 @@ class Workspace:
             searcher = Searcher(self.repository, self.settings.retrieval, embedder)
             with self._lock:
                 self._searchers[vectors] = searcher
-            status = searcher.snapshot.status(str(self.root), self.repository.uri)
+            if _version(searcher.snapshot) != _version(snapshot):  # the refresh wrote
+                status = searcher.snapshot.status(str(self.root), self.repository.uri)
         return searcher, status
 
     @staticmethod
     def _coverage(searcher: Searcher, status: IndexStatus) -> IndexCoverage:
+        from codeintel.retrieval.search import IndexCoverage
+
         return IndexCoverage(status.chunks, status.embedded, searcher.available_signals())
 
     def _forget_searchers(self) -> None:

@@ -8,8 +8,13 @@ from pathlib import Path
 
 from codeintel.errors import ConfigError, NotIndexed
 from codeintel.indexer.discover import INDEX_DIR
-from codeintel.indexer.embed_cache import EmbeddingCache, default_cache_dir
-from codeintel.indexer.embedder import Embedder, LazyEmbedder, embedder_identity
+from codeintel.indexer.embed_cache import EmbeddingCache
+from codeintel.indexer.embedder import (
+    Embedder,
+    LazyEmbedder,
+    embedder_identity,
+    embedding_cache_dir,
+)
 from codeintel.indexer.lock import writer_lock
 from codeintel.indexer.models import DryRun, IndexStatus
 from codeintel.indexer.pipeline import (
@@ -60,12 +65,7 @@ class Repository:
             ) from exc
 
     def _cache(self, dim: int) -> EmbeddingCache:
-        folder = (
-            Path(self.embed_settings.cache_dir)
-            if self.embed_settings.cache_dir
-            else default_cache_dir()
-        )
-        return EmbeddingCache(folder, dim)
+        return EmbeddingCache(embedding_cache_dir(self.embed_settings), dim)
 
     def expected_meta(self) -> IndexMeta:
         model_id, dim = embedder_identity(self.embed_settings)

@@ -25,9 +25,10 @@ from codeintel.indexer.repository import Repository
 def stale_paths(repo: Repository, states: dict[str, tuple[str, int, float]]) -> list[str]:
     """Indexed files whose size or mtime differ on disk, or that are gone."""
     stale = []
+    root = os.fspath(repo.root)
     for path, (_, size, mtime) in states.items():
         try:
-            info = os.lstat(repo.root / path)
+            info = os.lstat(os.path.join(root, path))  # not pathlib: thousands of files
         except OSError:
             stale.append(path)
             continue

@@ -4,8 +4,8 @@ Chunks are nodes. A chunk that references an identifier points to the chunks def
 (its callees, types, imported names) in its own language family; a member points to its
 enclosing class. Names never link across languages: a Python call of ``get`` is not a call
 of a vendored jQuery's ``get``. Starting from the best fused hits, the neighbourhood is
-looked up in name → chunk maps built once per Searcher from the ``defines`` and
-``references`` columns, and PageRank personalized on the seeds ranks it: Aider's repo-map
+looked up in the ``defines`` and ``references`` columns (read once per Searcher, scanned
+per question), and PageRank personalized on the seeds ranks it: Aider's repo-map
 idea, seeded by retrieval instead of chat files.
 """
 
@@ -39,8 +39,8 @@ _ITERATIONS = 30
 
 class SymbolGraph:
     """Reads the graph columns once per instance (like the vector matrix) and answers
-    neighbourhoods from in-memory name → chunk indexes: a filtered scan per query over every
-    row's ``defines`` and ``references`` took ~0.5 s on a 70k-chunk index."""
+    neighbourhoods from them in memory: a filtered LanceDB scan per query over every row's
+    ``defines`` and ``references`` took ~0.5 s on a 70k-chunk index."""
 
     def __init__(self, dataset: LanceDataset) -> None:
         self.dataset = dataset
@@ -57,18 +57,21 @@ class SymbolGraph:
         Neighbours are the definers of names the seeds reference and the referrers of names
         they define, following only names rare enough to mean something."""
         graph = self._load()
-        seed_rows = graph.rows([i for i in (graph.by_id.get(s) for s in seeds) if i is not None])
+        seed_rows = graph.rows(graph.rows_of_ids(list(seeds)))
         if not seed_rows:
             return []
-        found: set[int] = set()
+        referenced: set[tuple[str, str]] = set()
+        defined: set[tuple[str, str]] = set()
+        owners: set[tuple[str, str]] = set()
         for row in seed_rows:
             family = language_family(row["language"])
-            for name in row["references"] or []:
-                found.update(graph.definers.rows_of(family, name, _MAX_DEFINERS))
-            for name in row["defines"] or []:
-                found.update(graph.referrers.rows_of(family, name, _MAX_REFERRERS))
+            referenced.update((family, name) for name in row["references"] or [])
+            defined.update((family, name) for name in row["defines"] or [])
             if row["parent"]:
-                found.update(graph.by_symbol.get((row["path"], row["parent"]), ()))
+                owners.add((row["path"], row["parent"]))
+        found = graph.definers.rows_of(referenced, _MAX_DEFINERS)
+        found |= graph.referrers.rows_of(defined, _MAX_REFERRERS)
+        found |= graph.rows_of_symbols(owners)
         rows = {row["id"]: row for row in seed_rows}
         for row in graph.rows(sorted(found)):
             rows.setdefault(row["id"], row)
@@ -81,50 +84,91 @@ def language_family(language: str) -> str:
     return _FAMILIES.get(language, language)
 
 
+def _matches(values: pa.Array, wanted: list[str]) -> np.ndarray:
+    """Positions of ``values`` equal to one of ``wanted`` (one vectorised pass)."""
+    if not wanted:
+        return np.zeros(0, dtype=np.int64)
+    mask = pc.is_in(values, value_set=pa.array(wanted, pa.string()))
+    return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+
+
 class _NameIndex:
-    """(language family, name) → row numbers of a list column, as sorted arrays (built in
-    arrow, not Python)."""
+    """The names of a list column, flattened and dictionary-encoded, with the row each came
+    from: a lookup is a scan of integer codes per question, so no Python map of every name
+    is built up front (which cost most of a cold process's search on a large index)."""
 
-    def __init__(self, column: pa.ChunkedArray, families: pa.Array) -> None:
+    def __init__(self, column: pa.ChunkedArray, families: np.ndarray, family_names: list[str]):
         lists = column.combine_chunks()
-        parent_indices = pc.list_parent_indices(lists)
-        keys = pc.binary_join_element_wise(
-            families.take(parent_indices), pc.list_flatten(lists), "\0"
-        )
-        parents = parent_indices.to_numpy()
-        encoded = pc.dictionary_encode(keys)
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        order = np.argsort(codes, kind="stable")
-        self._rows = parents[order]
-        self._starts = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
-        self._code = {name: i for i, name in enumerate(encoded.dictionary.to_pylist())}
+        encoded = pc.dictionary_encode(pc.list_flatten(lists))
+        self._dictionary = encoded.dictionary
+        self._codes = encoded.indices.to_numpy(zero_copy_only=False)
+        self._rows = pc.list_parent_indices(lists).to_numpy()
+        self._families = families  # each row's family, as an index into family_names
+        self._family_names = family_names
 
-    def rows_of(self, family: str, name: str, limit: int) -> list[int]:
-        """Rows of ``family`` holding ``name``; none when more than ``limit`` do (too common
-        to follow)."""
-        code = self._code.get(f"{family}\0{name}")
-        if code is None:
-            return []
-        start, stop = self._starts[code], self._starts[code + 1]
-        return [] if stop - start > limit else self._rows[start:stop].tolist()
+    def rows_of(self, wanted: set[tuple[str, str]], limit: int) -> set[int]:
+        """Rows holding one of the ``wanted`` (family, name) pairs, leaving out any pair
+        that more than ``limit`` entries hold (too common to follow)."""
+        names = sorted({name for _, name in wanted})
+        if not names:
+            return set()
+        hits = _matches(self._dictionary, names)  # codes of the wanted names present
+        if not len(hits):
+            return set()
+        position_of = {name: i for i, name in enumerate(names)}
+        wanted_code = np.full(len(self._dictionary), -1, dtype=np.int64)
+        matched = self._dictionary.take(pa.array(hits)).to_pylist()
+        wanted_code[hits] = [position_of[name] for name in matched]
+        name_codes = wanted_code[self._codes]
+        positions = np.flatnonzero(name_codes >= 0)
+        rows = self._rows[positions]
+        width = len(self._family_names)
+        keys = name_codes[positions] * width + self._families[rows]
+        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        allowed = np.array(
+            [
+                count <= limit and (self._family_names[key % width], names[key // width]) in wanted
+                for key, count in zip(unique.tolist(), counts.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
+        return set(rows[allowed[inverse]].tolist()) if len(unique) else set()
 
 
 class _Loaded:
-    """The graph columns of every chunk, indexed by defined and referenced name."""
+    """The graph columns of every chunk, with the names they define and reference."""
 
     def __init__(self, table: pa.Table) -> None:
         self.table = table.combine_chunks()  # one chunk per column: `take` stays cheap
-        ids = table.column("id").to_pylist()
-        self.by_id = {chunk_id: i for i, chunk_id in enumerate(ids)}
         languages = pc.dictionary_encode(self.table.column("language").combine_chunks())
-        family_names = [language_family(name) for name in languages.dictionary.to_pylist()]
-        families = pa.array(family_names, pa.string()).take(languages.indices)
-        self.definers = _NameIndex(table.column("defines"), families)
-        self.referrers = _NameIndex(table.column("references"), families)
-        self.by_symbol: dict[tuple[str, str], list[int]] = defaultdict(list)
-        paths, symbols = table.column("path").to_pylist(), table.column("symbol").to_pylist()
-        for i, key in enumerate(zip(paths, symbols, strict=True)):
-            self.by_symbol[key].append(i)
+        families = sorted({language_family(name) for name in languages.dictionary.to_pylist()})
+        family_of = np.array(
+            [families.index(language_family(name)) for name in languages.dictionary.to_pylist()],
+            dtype=np.int64,
+        )
+        row_families = family_of[languages.indices.to_numpy(zero_copy_only=False)]
+        self.definers = _NameIndex(self.table.column("defines"), row_families, families)
+        self.referrers = _NameIndex(self.table.column("references"), row_families, families)
+
+    def rows_of_ids(self, ids: list[str]) -> list[int]:
+        """Row numbers of the chunks with these ids, in the ids' order (unknown ids left out)."""
+        column = self.table.column("id")
+        positions = _matches(column.combine_chunks(), ids)
+        found = column.take(pa.array(positions)).to_pylist()
+        row_of = dict(zip(found, positions.tolist(), strict=True))
+        return [row_of[chunk_id] for chunk_id in ids if chunk_id in row_of]
+
+    def rows_of_symbols(self, wanted: set[tuple[str, str]]) -> set[int]:
+        """Rows whose (path, symbol) is one of ``wanted``."""
+        column = self.table.column("symbol").combine_chunks()
+        positions = _matches(column, sorted({symbol for _, symbol in wanted}))
+        paths = self.table.column("path").take(pa.array(positions)).to_pylist()
+        symbols = column.take(pa.array(positions)).to_pylist()
+        return {
+            row
+            for row, key in zip(positions.tolist(), zip(paths, symbols, strict=True), strict=True)
+            if key in wanted
+        }
 
     def rows(self, indexes: list[int]) -> list[dict[str, Any]]:
         return list(self.table.take(indexes).to_pylist()) if indexes else []
