@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codeintel.errors import ConfigError
+from codeintel.errors import ConfigError, ModelUnavailable
 from codeintel.indexer.chunking import chunk_file
 from codeintel.indexer.embed_text import embedding_text
 from codeintel.indexer.embedder import SentenceTransformerEmbedder, load_embedder, uses_onnx
@@ -39,12 +39,10 @@ def _cache_with_export(exported: Path, cache: Path) -> None:
 
 
 def _code_chunks(limit: int) -> list[str]:
-    """What the model sees of this repository's own chunks (Python, Markdown, TOML)."""
+    """What the model sees of this repository's own Python chunks."""
     texts = []
-    for folder in ("src", "tests", "benchmarks", "docs"):
-        for path in sorted((REPO / folder).rglob("*")):
-            if path.suffix not in {".py", ".md", ".toml"} or not path.is_file():
-                continue
+    for folder in ("src", "benchmarks", "tests"):
+        for path in sorted((REPO / folder).rglob("*.py")):
             rel = path.relative_to(REPO).as_posix()
             for chunk in chunk_file(rel, path.read_text(encoding="utf-8"), language_for(rel)):
                 texts.append(embedding_text(chunk.kind, chunk.symbol, chunk.signature, chunk.text))
@@ -96,6 +94,23 @@ def test_the_onnx_backend_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConfigError, match="pip install onnxruntime"):
         uses_onnx(EmbedSettings(backend="onnx"), "query")
     assert not uses_onnx(EmbedSettings(), "query")  # auto falls back to sentence-transformers
+
+
+def test_questions_fall_back_to_sentence_transformers_when_no_export_can_be_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codeintel.indexer import onnx_embedder
+
+    def broken(source: Path, folder: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(onnx_embedder, "_export", broken)
+    notes: list[str] = []
+    embedder = load_embedder(EmbedSettings(), "query", notes.append)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert "No space left on device" in notes[-1] and "sentence-transformers" in notes[-1]
+    with pytest.raises(ModelUnavailable, match="exporting all-MiniLM-L6-v2 to ONNX"):
+        load_embedder(EmbedSettings(backend="onnx"), "query")
 
 
 _PROBE = """

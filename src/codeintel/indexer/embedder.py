@@ -165,7 +165,13 @@ def load_embedder(
     if uses_onnx(settings, purpose):
         from codeintel.indexer.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder.load(embedding_cache_dir(settings), settings.batch_size, note)
+        try:
+            return OnnxEmbedder.load(embedding_cache_dir(settings), settings.batch_size, note)
+        except ModelUnavailable as exc:
+            if settings.backend == "onnx":
+                raise
+            if note is not None:  # auto: the same vectors, only slower to start
+                note(f"{exc}; embedding with sentence-transformers instead")
     return SentenceTransformerEmbedder(settings)
 
 
@@ -192,7 +198,10 @@ def prepare_query_embedder(settings: EmbedSettings, note: Callable[[str], None])
     if not is_model_free(settings) and uses_onnx(settings, "query"):
         from codeintel.indexer.onnx_embedder import ensure_exported
 
-        ensure_exported(embedding_cache_dir(settings), note)
+        try:
+            ensure_exported(embedding_cache_dir(settings), note)
+        except ModelUnavailable as exc:  # the build itself succeeded: say so, not fail
+            note(f"{exc}; questions will be embedded with sentence-transformers")
 
 
 def embedding_cache_dir(settings: EmbedSettings) -> Path:

@@ -72,7 +72,15 @@ def ensure_exported(cache_dir: Path, note: Callable[[str], None] | None = None) 
         if not is_exported(cache_dir):
             if note is not None:
                 note(f"exporting {DEFAULT_MODEL} to ONNX once (the query path without torch)")
-            _export(packaged_minilm_path(), folder)
+            try:
+                _export(packaged_minilm_path(), folder)
+            except ModelUnavailable:
+                raise
+            except Exception as exc:  # torch's exporter, the optimizer, the disk: named here
+                raise ModelUnavailable(
+                    f"exporting {DEFAULT_MODEL} to ONNX in {folder.parent} failed "
+                    f"({type(exc).__name__}: {str(exc).strip()[:160]})"
+                ) from exc
         return folder
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 
 from codeintel.indexer.sql import sql_in
 
@@ -32,23 +33,33 @@ class VectorSignal:
         self._pending: set[str] | None = None
 
     def pending(self) -> set[str]:
-        """Ids of chunks not embedded yet (read once): this signal cannot rank them."""
-        if self._pending is None:
+        """Ids of chunks not embedded yet: this signal cannot rank them."""
+        if self._pending is None and self.use_ann:  # the matrix is not needed: ids alone
             data = self.dataset.to_table(columns=["id"], filter="vector IS NULL")
             self._pending = {str(i) for i in data.column("id").to_pylist()}
-        return self._pending
+        if self._pending is None:
+            self._load()
+        return self._pending or set()
 
     def _load(self) -> NDArray[np.float32]:
+        """The vectors as one matrix, with their ids and files, and the unembedded ids.
+        The vector column is read on its own: with the ids and paths in one scan, or through
+        a null filter, Lance took 3–4x as long (55.7k chunks: 0.30–0.36 s against 0.09)."""
         if self._matrix is None:
-            data = self.dataset.to_table(
-                columns=["id", "path", "vector"], filter="vector IS NOT NULL"
-            )
-            self._ids = [str(i) for i in data.column("id").to_pylist()]
+            vectors = self.dataset.to_table(columns=["vector"], scan_in_order=True)
+            named = self.dataset.to_table(columns=["id", "path"], scan_in_order=True)
+            column = vectors.column("vector").combine_chunks()
+            embedded = column.is_valid().to_numpy(zero_copy_only=False)
+            ids = [str(i) for i in named.column("id").to_pylist()]
+            paths = named.column("path").to_pylist()
+            self._pending = {i for i, done in zip(ids, embedded.tolist(), strict=True) if not done}
+            self._ids = [i for i, done in zip(ids, embedded.tolist(), strict=True) if done]
             rows: dict[str, list[int]] = {}
-            for row, path in enumerate(data.column("path").to_pylist()):
+            kept = (p for p, done in zip(paths, embedded.tolist(), strict=True) if done)
+            for row, path in enumerate(kept):
                 rows.setdefault(path, []).append(row)
             self._rows_of = {path: np.array(r, dtype=np.intp) for path, r in rows.items()}
-            flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            flat = column.filter(pa.array(embedded)).flatten().to_numpy(zero_copy_only=False)
             dim = max(1, flat.size // max(1, len(self._ids)))
             self._matrix = np.ascontiguousarray(flat.reshape(len(self._ids), dim), dtype=np.float32)
         return self._matrix
