@@ -7,6 +7,7 @@ runs on chunks at index time and on queries at search time.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -20,14 +21,19 @@ def identifier_words(identifier: str) -> list[str]:
 
 def expand_terms(text: str) -> str:
     """The text followed by the words of each compound identifier in it (each once)."""
-    compounds = {
-        word
-        for word in set(_IDENTIFIER.findall(text))
-        if "_" in word.strip("_")
-        or (not word.isupper() and not word.islower() and not word.istitle())
-    }
-    extra = " ".join(" ".join(identifier_words(word)) for word in sorted(compounds))
+    expansions = (_expansion(word) for word in sorted(set(_IDENTIFIER.findall(text))))
+    extra = " ".join(words for words in expansions if words)
     return f"{text}\n{extra}" if extra else text
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _expansion(word: str) -> str:
+    """The words of a compound identifier (``snake_case``, ``camelCase``); "" for others.
+    Cached: a repository repeats its identifiers in every chunk."""
+    compound = "_" in word.strip("_") or (
+        not word.isupper() and not word.islower() and not word.istitle()
+    )
+    return " ".join(identifier_words(word)) if compound else ""
 
 
 def chunk_terms(path: str, symbol: str, text: str) -> str:
