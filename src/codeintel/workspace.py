@@ -177,6 +177,7 @@ class Workspace:
         """A searcher at the index's current version (a build by any process since the last
         call makes a new one), with vectors when the index has them and ``lexical`` is not
         set; the question embedder is shared by every searcher."""
+        from codeintel.retrieval.freshness import stale_paths
         from codeintel.retrieval.search import Searcher
 
         self._require_index()
@@ -187,12 +188,16 @@ class Workspace:
         with self._lock:
             searcher = self._searchers.get(vectors)
         if searcher is None or _version(searcher.snapshot) != _version(snapshot):
-            if self.settings.retrieval.freshness:
+            latest: Snapshot | None = snapshot
+            if self.settings.retrieval.freshness and stale_paths(
+                self.repository, snapshot.file_states()
+            ):
                 self.refresh()
-            searcher = Searcher(self.repository, self.settings.retrieval, embedder)
+                latest = None  # what the refresh wrote, opened by the searcher
+            searcher = Searcher(self.repository, self.settings.retrieval, embedder, latest)
             with self._lock:
                 self._searchers[vectors] = searcher
-            if _version(searcher.snapshot) != _version(snapshot):  # the refresh wrote
+            if latest is None:
                 status = searcher.snapshot.status(str(self.root), self.repository.uri)
         return searcher, status
 

@@ -8,7 +8,7 @@ snapshot sees the same version, whatever a concurrent build commits meanwhile.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from codeintel.errors import IndexUnreadable, NotIndexed
@@ -24,6 +24,9 @@ class Snapshot:
     chunks: LanceDataset
     files: LanceDataset
     meta: IndexMeta
+    _states: list[dict[str, tuple[str, int, float]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     @classmethod
     def open(
@@ -55,7 +58,10 @@ class Snapshot:
         return cls(chunks=dataset(chunks), files=dataset(files), meta=meta)
 
     def file_states(self) -> dict[str, tuple[str, int, float]]:
-        return file_states(self.files)
+        """path → (sha256, size, mtime) of every indexed file (read once: pinned)."""
+        if not self._states:
+            self._states.append(file_states(self.files))
+        return self._states[0]
 
     def status(self, root: str, uri: str) -> IndexStatus:
         total = self.chunks.count_rows()

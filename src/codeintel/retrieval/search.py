@@ -14,6 +14,7 @@ from codeintel.indexer.embedder import Embedder
 from codeintel.indexer.languages import LANGUAGES
 from codeintel.indexer.models import Chunk
 from codeintel.indexer.repository import Repository
+from codeintel.indexer.snapshot import Snapshot
 from codeintel.indexer.sql import sql_in, sql_string
 from codeintel.retrieval.catalogue import Catalogue
 from codeintel.retrieval.freshness import Remapper
@@ -138,11 +139,16 @@ class Searcher:
         repo: Repository,
         settings: RetrievalSettings | None = None,
         embedder: Embedder | None = None,
+        snapshot: Snapshot | None = None,
     ) -> None:
+        """``snapshot``: the index version to read (default: the current one)."""
         self.repo = repo
         self.settings = settings or RetrievalSettings()
         self.embedder = embedder
-        snapshot = repo.snapshot(check=embedder is not None)
+        if snapshot is None:
+            snapshot = repo.snapshot(check=embedder is not None)
+        elif embedder is not None:
+            snapshot.meta.check(repo.expected_meta())
         self.snapshot = snapshot
         self.remapper = Remapper(repo, snapshot.file_states()) if self.settings.freshness else None
         self.catalogue = Catalogue(snapshot, self.remapper)
