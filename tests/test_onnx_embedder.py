@@ -16,7 +16,7 @@ from codeintel.indexer.embed_text import embedding_text
 from codeintel.indexer.embedder import SentenceTransformerEmbedder, load_embedder, uses_onnx
 from codeintel.indexer.languages import language_for
 from codeintel.indexer.onnx_embedder import OnnxEmbedder, export_folder, is_exported
-from codeintel.settings import DEFAULT_MODEL, EmbedSettings
+from codeintel.settings import EmbedSettings
 from tests.conftest import write_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,8 +52,10 @@ def _code_chunks(limit: int) -> list[str]:
 def test_onnx_vectors_match_sentence_transformers_on_real_code(exported: Path) -> None:
     texts = _code_chunks(1000)
     assert len(texts) == 1000
-    onnx = OnnxEmbedder.load(exported, batch_size=32).embed(texts)
-    torch_path = SentenceTransformerEmbedder(EmbedSettings(precision="fp32")).embed(texts)
+    onnx_embedder = OnnxEmbedder.load(exported, batch_size=32)
+    torch_embedder = SentenceTransformerEmbedder(EmbedSettings(precision="fp32"))
+    assert onnx_embedder.model_id == torch_embedder.model_id  # one embedding cache for both
+    onnx, torch_path = onnx_embedder.embed(texts), torch_embedder.embed(texts)
     cosines = (onnx * torch_path).sum(axis=1)
     assert cosines.min() >= 0.999, f"worst cosine {cosines.min():.5f}"
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
@@ -168,7 +170,3 @@ def test_light_commands_import_neither_torch_nor_lancedb(tmp_path: Path, args: l
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
-
-
-def test_the_default_model_is_named_the_same_on_both_backends(exported: Path) -> None:
-    assert OnnxEmbedder.load(exported, batch_size=8).model_id == DEFAULT_MODEL

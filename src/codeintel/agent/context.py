@@ -201,8 +201,8 @@ def _items(
 ) -> list[_Item]:
     offered: set[tuple[str, str]] = set()  # (path, body) of skeletons/signatures already offered
     described = _described(candidates, counter, settings)
-    namer = _file_namers([unit for unit, _, _ in described])
-    prose = _prose_files([unit for unit, _, _ in described])
+    units = [unit for unit, _, _ in described]
+    namer, prose = _file_namers(units), _prose_files(units)
     return [
         _item(
             unit,

@@ -89,7 +89,8 @@ def uses_bf16(precision: str, device: str) -> bool:
         return True
     import torch
 
-    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private: may go
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -195,7 +196,7 @@ def uses_onnx(settings: EmbedSettings, purpose: Purpose) -> bool:
 def prepare_query_embedder(settings: EmbedSettings, note: Callable[[str], None]) -> None:
     """Export the model questions will run on, where that is still to do (once per machine),
     so that no question waits for it."""
-    if not is_model_free(settings) and uses_onnx(settings, "query"):
+    if uses_onnx(settings, "query"):
         from codeintel.indexer.onnx_embedder import ensure_exported
 
         try:

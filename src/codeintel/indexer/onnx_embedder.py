@@ -7,9 +7,9 @@ second from a cold start. Vectors match sentence-transformers' (mean pooling ove
 attention mask, then unit length; cosine ≥ 0.999 is tested on real code chunks).
 
 The export needs torch, transformers and onnx, and takes seconds: ``index build`` makes it
-after embedding, so a first question rarely pays for it. It is written to a temporary file
-and renamed into place, so an interrupted export leaves nothing half-written, and a file
-that does not load is exported again.
+after embedding, so a first question rarely pays for it. It is written in a scratch folder
+and renamed into place, so an interrupted export leaves nothing half-written, and an export
+that does not load is made again.
 """
 
 from __future__ import annotations

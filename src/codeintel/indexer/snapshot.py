@@ -8,7 +8,8 @@ snapshot sees the same version, whatever a concurrent build commits meanwhile.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from codeintel.errors import IndexUnreadable, NotIndexed
@@ -24,9 +25,6 @@ class Snapshot:
     chunks: LanceDataset
     files: LanceDataset
     meta: IndexMeta
-    _states: list[dict[str, tuple[str, int, float]]] = field(
-        default_factory=list, compare=False, repr=False
-    )
 
     @classmethod
     def open(
@@ -58,10 +56,12 @@ class Snapshot:
         return cls(chunks=dataset(chunks), files=dataset(files), meta=meta)
 
     def file_states(self) -> dict[str, tuple[str, int, float]]:
-        """path → (sha256, size, mtime) of every indexed file (read once: pinned)."""
-        if not self._states:
-            self._states.append(file_states(self.files))
-        return self._states[0]
+        """path → (sha256, size, mtime) of every indexed file."""
+        return self._file_states
+
+    @cached_property
+    def _file_states(self) -> dict[str, tuple[str, int, float]]:
+        return file_states(self.files)  # read once: the snapshot is pinned
 
     def status(self, root: str, uri: str) -> IndexStatus:
         total = self.chunks.count_rows()

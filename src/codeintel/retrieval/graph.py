@@ -132,7 +132,7 @@ class _NameIndex:
             ],
             dtype=bool,
         )
-        return set(rows[allowed[inverse]].tolist()) if len(unique) else set()
+        return set(rows[allowed[inverse]].tolist())
 
 
 class _Loaded:
@@ -141,11 +141,9 @@ class _Loaded:
     def __init__(self, table: pa.Table) -> None:
         self.table = table.combine_chunks()  # one chunk per column: `take` stays cheap
         languages = pc.dictionary_encode(self.table.column("language").combine_chunks())
-        families = sorted({language_family(name) for name in languages.dictionary.to_pylist()})
-        family_of = np.array(
-            [families.index(language_family(name)) for name in languages.dictionary.to_pylist()],
-            dtype=np.int64,
-        )
+        language_families = [language_family(name) for name in languages.dictionary.to_pylist()]
+        families = sorted(set(language_families))
+        family_of = np.array([families.index(f) for f in language_families], dtype=np.int64)
         row_families = family_of[languages.indices.to_numpy(zero_copy_only=False)]
         self.definers = _NameIndex(self.table.column("defines"), row_families, families)
         self.referrers = _NameIndex(self.table.column("references"), row_families, families)

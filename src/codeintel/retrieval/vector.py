@@ -50,14 +50,16 @@ class VectorSignal:
             named = self.dataset.to_table(columns=["id", "path"], scan_in_order=True)
             column = vectors.column("vector").combine_chunks()
             embedded = column.is_valid().to_numpy(zero_copy_only=False)
-            ids = [str(i) for i in named.column("id").to_pylist()]
+            ids = named.column("id").to_pylist()
             paths = named.column("path").to_pylist()
-            self._pending = {i for i, done in zip(ids, embedded.tolist(), strict=True) if not done}
-            self._ids = [i for i, done in zip(ids, embedded.tolist(), strict=True) if done]
+            self._pending, self._ids = set(), []
             rows: dict[str, list[int]] = {}
-            kept = (p for p, done in zip(paths, embedded.tolist(), strict=True) if done)
-            for row, path in enumerate(kept):
-                rows.setdefault(path, []).append(row)
+            for chunk_id, path, done in zip(ids, paths, embedded.tolist(), strict=True):
+                if not done:
+                    self._pending.add(str(chunk_id))
+                    continue
+                rows.setdefault(path, []).append(len(self._ids))
+                self._ids.append(str(chunk_id))
             self._rows_of = {path: np.array(r, dtype=np.intp) for path, r in rows.items()}
             flat = column.filter(pa.array(embedded)).flatten().to_numpy(zero_copy_only=False)
             dim = max(1, flat.size // max(1, len(self._ids)))
