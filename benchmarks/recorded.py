@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ class Record:
     files: dict[str, list[str]]  # path → ids of its chunks in line order (the best FILES)
     plain: dict[str, list[str]]  # "bm25" / "vector" → ids, best first
     whole_files: list[tuple[str, int]]  # (path, tokens of the whole-file block), best first
+    # "bm25" / "vector" → {id: score} of the best files' chunks against the question
+    within: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def chunk(self, chunk_id: str) -> Chunk:
         from codeintel.indexer.models import Chunk
@@ -57,6 +59,7 @@ class Record:
             data["files"],
             data["plain"],
             [(path, tokens) for path, tokens in data["whole_files"]],
+            data.get("within", {}),
         )
 
     def save(self, path: Path) -> None:
@@ -99,7 +102,24 @@ def record(searcher: Searcher, query: str, whole_files: list[tuple[str, int]]) -
         files,
         plain,
         whole_files,
+        within_files(searcher, query, top),
     )
+
+
+def within_files(searcher: Searcher, query: str, paths: list[str]) -> dict[str, dict[str, float]]:
+    """Every chunk of ``paths`` scored against the question alone: its BM25 score (absent:
+    no term matched) and its vector's cosine similarity (absent: not embedded)."""
+    from codeintel.indexer.sql import sql_in
+    from codeintel.retrieval.query import parse_query
+
+    parsed = parse_query(query)
+    limit = 100_000
+    where = sql_in("path", paths)
+    scores = {"bm25": dict(searcher.lexical.bm25(parsed.terms, limit, where=where))}
+    if searcher.embedder is not None:
+        vector = searcher.embedder.embed([parsed.text])[0]
+        scores["vector"] = dict(searcher.vector.search(vector, limit, allowed_paths=set(paths)))
+    return scores
 
 
 def plain_lists(searcher: Searcher, query: str) -> dict[str, list[str]]:
