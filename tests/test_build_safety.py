@@ -15,15 +15,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.index_disk import index_usage
 from codeintel.cli.main import main
 from codeintel.errors import IndexLocked
-from codeintel.indexer import store
 from codeintel.indexer.embed_cache import EmbeddingCache
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.store import table_names
@@ -244,31 +243,24 @@ def test_killed_rebuild_leaves_the_old_index_whole_and_searchable(
     assert interrupted.process.returncode != 0
     assert_same_index(repo.uri, fresh_build(root, reference))
 
-    # The killed rebuilds' tables are dropped by a later build, once nothing can read them.
-    monkeypatch.setattr(store, "KEEP_OLD_VERSIONS", timedelta(0))
+    # The killed rebuilds' tables are dropped by a later build, nothing reading them.
     assert repo.build(rebuild=True).chunks == 480
     assert_same_index(repo.uri, fresh_build(root, reference))
     repo.build()
     tables = set(repo.open_store().db.table_names(limit=100))
     assert tables == {"meta", *table_names(repo.open_store().meta.generation)}
+    assert index_usage(repo.index_dir)["unreferenced"] == 0  # the killed builds' files went
 
 
-def test_a_rebuild_recovers_a_damaged_meta_and_keeps_no_old_copies(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_rebuild_recovers_a_damaged_meta_and_keeps_no_old_copies(tmp_path: Path) -> None:
     root, reference = tmp_path / "repo", tmp_path / "reference"
     generate(root, files=5, functions=2)
     repo = repository(root)
     repo.build()
-    monkeypatch.setattr(store, "KEEP_OLD_VERSIONS", timedelta(0))
     for _ in range(3):
         repo.build(rebuild=True)
         live = repo.open_store().meta.generation
-        assert set(repo.open_store().db.table_names(limit=100)) <= {
-            "meta",
-            *table_names(live - 1),
-            *table_names(live),
-        }
+        assert set(repo.open_store().db.table_names(limit=100)) == {"meta", *table_names(live)}
     shutil.rmtree(repo.index_dir / "db" / "meta.lance" / "_versions")
     repo.build(rebuild=True)
     assert_same_index(repo.uri, fresh_build(root, reference))
@@ -361,3 +353,54 @@ def test_index_folder_keeps_out_of_git(tmp_path: Path) -> None:
         "pkg0/mod_0.py",
         "pkg1/mod_1.py",
     }
+
+
+READER = """
+import sys
+from pathlib import Path
+from codeintel.indexer.repository import Repository
+from codeintel.settings import EmbedSettings, IndexSettings
+
+repo = Repository(Path(sys.argv[1]), IndexSettings(), EmbedSettings(model=sys.argv[2]))
+with repo.reading():
+    snapshot = repo.snapshot()
+    print("reading", snapshot.chunks.count_rows(), flush=True)
+    sys.stdin.readline()  # meanwhile the test builds a new version
+    print("read", snapshot.chunks.to_table(columns=["text", "vector"]).num_rows, flush=True)
+"""
+
+
+def _versions(repo: Repository) -> dict[str, int]:
+    import lance
+
+    names = ["meta", *table_names(repo.open_store().meta.generation)]
+    return {name: len(lance.dataset(f"{repo.uri}/{name}.lance").versions()) for name in names}
+
+
+def test_superseded_versions_go_at_once_unless_a_reader_is_reading(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    generate(root, files=6, functions=3)
+    repo = repository(root)
+    repo.build()
+    assert set(_versions(repo).values()) == {1}  # nobody reads: only the current versions
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(root), MODEL],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline().split() == ["reading", "18"]
+        generate(root, files=8, functions=3, version=1)
+        assert repo.build().chunks == 24
+        assert max(_versions(repo).values()) > 1  # the reader's version is kept for it
+        out, _ = reader.communicate("go on\n", timeout=60)
+        assert out.split() == ["read", "18"] and reader.returncode == 0
+    finally:
+        reader.kill()
+    generate(root, files=8, functions=3, version=2)
+    repo.build()  # the reader is gone: what it read goes now
+    assert set(_versions(repo).values()) == {1}
+    assert repo.status().chunks == 24
+    assert index_usage(repo.index_dir)["unreferenced"] == 0  # only the current versions' files

@@ -85,11 +85,13 @@ class Workspace:
 
     def plan(self) -> DryRun:
         """What ``build`` would do now; writes nothing."""
-        return self.repository.dry_run()
+        with self.repository.reading():
+            return self.repository.dry_run()
 
     def status(self) -> IndexStatus:
         self._require_index()
-        return self.repository.status()
+        with self.repository.reading():
+            return self.repository.status()
 
     def refresh(self) -> bool:
         """Re-index (lexically) files changed on disk since the last build, so their new
@@ -122,8 +124,9 @@ class Workspace:
 
         require_question(query)
         filters = Filters(lang, glob, within)
-        searcher, status = self._searcher(lexical)
-        results = searcher.search(query, k=k, filters=filters)
+        with self.repository.reading():
+            searcher, status = self._searcher(lexical)
+            results = searcher.search(query, k=k, filters=filters)
         return SearchResults(results, self._coverage(searcher, status))
 
     def context(
@@ -145,8 +148,9 @@ class Workspace:
         require_question(query)
         settings = self.settings.context
         counter = TokenCounter(encoding_for(llm, encoding, settings.encoding))
-        searcher, status = self._searcher(lexical)
-        found = candidates_for(searcher, query, candidates or settings.candidates, settings)
+        with self.repository.reading():
+            searcher, status = self._searcher(lexical)
+            found = candidates_for(searcher, query, candidates or settings.candidates, settings)
         packed = build_context(
             found, settings.budget if budget is None else budget, counter, settings
         )

@@ -1,4 +1,5 @@
-"""One writer at a time: an advisory lock file beside (never inside) the database."""
+"""Advisory lock files beside (never inside) the database: one writer at a time, and the
+readers counted, so that a build can tell whether any still reads a superseded version."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from codeintel.errors import IndexLocked
 
 _POLL_SECONDS = 0.2
+_CREATE = os.O_RDWR | os.O_CREAT
 
 
 def _holder(handle: int) -> str:
@@ -25,7 +27,7 @@ def writer_lock(
 ) -> Iterator[None]:
     """Hold the lock at ``path``; wait up to ``timeout`` seconds for another writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    handle = os.open(path, _CREATE, 0o644)
     try:
         deadline = time.monotonic() + timeout
         told = False
@@ -49,3 +51,40 @@ def writer_lock(
         yield
     finally:
         os.close(handle)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def reader_lock(path: Path) -> Iterator[None]:
+    """Held, shared with other readers, while reading the index at ``path``'s folder: while
+    any reader holds it, a build keeps superseded versions for the grace period. A reader
+    that cannot open the file (a read-only folder without one) reads unannounced."""
+    try:
+        handle = os.open(path, os.O_RDONLY) if path.exists() else os.open(path, _CREATE, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH)  # waits only while a build prunes (no reader in)
+        yield
+    finally:
+        os.close(handle)
+
+
+@contextlib.contextmanager
+def readers_absent(path: Path) -> Iterator[bool]:
+    """True when no reader holds ``path``: then none can start until the block ends (the
+    lock is held exclusively meanwhile), so superseded versions may go at once."""
+    try:
+        handle = os.open(path, _CREATE, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(handle)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import AbstractContextManager
+from datetime import timedelta
 from pathlib import Path
 
 from codeintel.errors import ConfigError, NotIndexed
@@ -15,7 +17,7 @@ from codeintel.indexer.embedder import (
     embedder_identity,
     embedding_cache_dir,
 )
-from codeintel.indexer.lock import writer_lock
+from codeintel.indexer.lock import reader_lock, readers_absent, writer_lock
 from codeintel.indexer.models import DryRun, IndexStatus
 from codeintel.indexer.pipeline import (
     Builder,
@@ -51,6 +53,11 @@ class Repository:
         self.embed_settings = embed
         self.index_dir = self.root / INDEX_DIR
         self.uri = index.uri or str(self.index_dir / "db")
+        self._read_lock = self.index_dir / "read.lock"
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Held while reading the index, so that no build deletes the version being read."""
+        return reader_lock(self._read_lock)
 
     def _prepare_dir(self) -> None:
         try:
@@ -120,6 +127,7 @@ class Repository:
                 store.compact()
                 if rebuild and store.meta.generation:
                     store.publish()
+                self._prune_unread(store)
             finally:
                 cache.close()
             report = builder.report
@@ -128,6 +136,17 @@ class Repository:
             report.files, report.chunks = summary.files, summary.chunks
             report.pending, report.languages = summary.pending, summary.languages
             return report
+
+    def _prune_unread(self, store: Store) -> None:
+        """Superseded versions and generations deleted at once when no reader is reading the
+        index (else ``compact`` left them for the grace period and a later build deletes
+        them). Readers elsewhere cannot be counted, so a remote index always keeps them."""
+        if "://" in self.uri:
+            return
+        with readers_absent(self._read_lock) as alone:
+            if alone:
+                store.prune(timedelta(0))
+                store.drop_superseded(grace=timedelta(0))
 
     def dry_run(self) -> DryRun:
         """What a build would do now, without writing, locking or loading a model."""

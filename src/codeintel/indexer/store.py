@@ -228,12 +228,14 @@ class Store:
             self.db.create_table("meta", data=data, mode="overwrite")
         self.published_live = self.meta
 
-    def drop_superseded(self, keep: int | None = None) -> None:
+    def drop_superseded(
+        self, keep: int | None = None, grace: timedelta = KEEP_OLD_VERSIONS
+    ) -> None:
         """Drop the tables of generations other than the live one (and ``keep``, a rebuild's
-        own): a rebuild's predecessor once readers have had ``KEEP_OLD_VERSIONS`` to finish
-        with it, and a killed rebuild's leftovers."""
+        own): a rebuild's predecessor once readers have had ``grace`` to finish with it, and
+        a killed rebuild's leftovers."""
         live = self.published_live
-        if time.time() - live.published < KEEP_OLD_VERSIONS.total_seconds():
+        if time.time() - live.published < grace.total_seconds():
             return
         for name in _tables(self.db):
             generation = _generation_of(name)
@@ -356,15 +358,30 @@ class Store:
             config = HnswSq(distance_type="cosine", num_partitions=partitions)
             self.chunks.create_index("vector", config=config, name="vector_idx")
 
-    def compact(self) -> None:
-        """Merge fragments once there are many; drop versions superseded longer ago than the
-        grace period (every batch write makes a version)."""
+    def _meta_table(self) -> list[Table]:
+        """The meta table, or none while it is damaged (``publish`` replaces it)."""
+        try:
+            return [self.db.open_table("meta")]
+        except (ValueError, OSError):
+            return []
+
+    def compact(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
+        """Merge fragments once there are many, then ``prune``."""
         for table in (self.chunks, self.files):
-            age = _prunable_age(table)
             if len(table.to_lance().get_fragments()) > MAX_FRAGMENTS:
-                table.optimize(cleanup_older_than=age)
-            elif age is not None:
-                table.cleanup_old_versions(age)
+                table.optimize(cleanup_older_than=_prunable_age(table, grace))
+        self.prune(grace)
+
+    def prune(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
+        """Delete versions superseded longer than ``grace`` ago (every batch write makes
+        one), with the files only they use. ``timedelta(0)``, for when no reader can be
+        reading an older version, keeps only the current ones and also deletes files no
+        version uses (a killed build's writes: the writer lock held, none is in flight)."""
+        now = grace == timedelta(0)
+        for table in (self.chunks, self.files, *self._meta_table()):
+            age = _prunable_age(table, grace)
+            if age is not None:
+                table.cleanup_old_versions(age, delete_unverified=now)
 
 
 def _tables(db: DBConnection) -> set[str]:
@@ -372,14 +389,12 @@ def _tables(db: DBConnection) -> set[str]:
     return set(db.table_names(limit=_MAX_TABLES))
 
 
-def _prunable_age(table: Table) -> timedelta | None:
-    """The age past which versions may go, so that a reader still has ``KEEP_OLD_VERSIONS``
-    after a version stops being current: pruning goes by creation time, and every version
-    older than the newest one created before the grace period was superseded before it."""
+def _prunable_age(table: Table, grace: timedelta) -> timedelta | None:
+    """The age past which versions may go, so that a reader still has ``grace`` after a
+    version stops being current: pruning goes by creation time, and every version older
+    than the newest one created before the grace period was superseded before it."""
     now = datetime.now()  # lance stamps versions in naive local time
-    settled = [
-        v["timestamp"] for v in table.list_versions() if now - v["timestamp"] >= KEEP_OLD_VERSIONS
-    ]
+    settled = [v["timestamp"] for v in table.list_versions() if now - v["timestamp"] >= grace]
     return now - max(settled) if settled else None
 
 

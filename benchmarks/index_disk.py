@@ -1,0 +1,119 @@
+"""What an index takes on disk: the whole folder against what its current versions use, and
+the current chunks' bytes by column.
+
+Run: ``python -m benchmarks.index_disk INDEX_DIR [INDEX_DIR ...] [--json FILE]`` (the
+``.codeintel`` folder of a repository, or its ``db``). Per table: bytes on disk, bytes the
+current version references (its fragments' data and deletion files, its indexes' files),
+their ratio (the target is ≤ 1.3: superseded versions and merged fragments pruned) and the
+number of versions kept; per column of the chunks table, the bytes of its pages in the
+current data files and per chunk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+TARGET = 1.3
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def table_usage(path: Path) -> dict[str, Any]:
+    """One Lance table: on disk, referenced by its current version, and per column."""
+    import lance
+    from lance.file import LanceFileReader
+
+    dataset = lance.dataset(str(path))
+    columns: dict[str, int] = {}
+    referenced = 0
+    for fragment in dataset.get_fragments():
+        meta = fragment.metadata
+        if meta.deletion_file is not None:
+            referenced += _size(path / "_deletions", meta.deletion_file)
+        for data_file in fragment.data_files():
+            file_path = path / "data" / data_file.path
+            referenced += file_path.stat().st_size
+            reader = LanceFileReader(str(file_path))
+            names = reader.metadata().schema.names
+            for name, column in zip(names, reader.metadata().columns, strict=False):
+                pages = sum(b.size for page in column.pages for b in page.buffers)
+                columns[name] = columns.get(name, 0) + pages
+    for index in dataset.list_indices():
+        referenced += folder_bytes(path / "_indices" / str(index["uuid"]))
+    on_disk = folder_bytes(path)
+    stored = sum(folder_bytes(path / part) for part in ("data", "_indices", "_deletions"))
+    rows = dataset.count_rows()
+    return {
+        "rows": rows,
+        "versions": len(dataset.versions()),
+        "on_disk": on_disk,
+        "referenced": referenced,
+        "unreferenced": stored - referenced,  # data, index and deletion files no one uses
+        "ratio": on_disk / referenced if referenced else 0.0,
+        "columns": dict(sorted(columns.items(), key=lambda kv: -kv[1])),
+    }
+
+
+def _size(folder: Path, deletion: Any) -> int:
+    matches = [p for p in folder.glob(f"*{deletion.id}*") if p.is_file()] if folder.is_dir() else []
+    return sum(p.stat().st_size for p in matches)
+
+
+def index_usage(index_dir: Path) -> dict[str, Any]:
+    db = index_dir / "db" if (index_dir / "db").is_dir() else index_dir
+    tables = {p.name.removesuffix(".lance"): table_usage(p) for p in sorted(db.glob("*.lance"))}
+    on_disk = folder_bytes(db)
+    referenced = sum(t["referenced"] for t in tables.values())
+    return {
+        "index": str(index_dir),
+        "on_disk": on_disk,
+        "referenced": referenced,
+        "unreferenced": sum(t["unreferenced"] for t in tables.values()),
+        "ratio": on_disk / referenced if referenced else 0.0,
+        "tables": tables,
+    }
+
+
+def report(usage: dict[str, Any]) -> str:
+    mb = 1e6
+    lines = [
+        f"{usage['index']}: {usage['on_disk'] / mb:.1f} MB on disk, "
+        f"{usage['referenced'] / mb:.1f} MB current, ratio {usage['ratio']:.2f} "
+        f"({'PASS' if usage['ratio'] <= TARGET else 'FAIL'} ≤ {TARGET})"
+    ]
+    for name, table in usage["tables"].items():
+        lines.append(
+            f"  {name:14} {table['rows']:>7,} rows, {table['versions']:>3} versions, "
+            f"{table['on_disk'] / mb:7.1f} MB on disk, {table['referenced'] / mb:7.1f} MB current"
+        )
+    chunks = next((t for n, t in usage["tables"].items() if n.startswith("chunks")), None)
+    if chunks and chunks["rows"]:
+        total = sum(chunks["columns"].values())
+        lines.append(f"  chunks by column (bytes per chunk; {total / chunks['rows']:,.0f} in all):")
+        for column, size in chunks["columns"].items():
+            lines.append(
+                f"    {column:12} {size / chunks['rows']:8,.0f}  {100 * size / total:5.1f}%"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("indexes", nargs="+", type=Path)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    usages = [index_usage(path) for path in args.indexes]
+    for usage in usages:
+        print(report(usage))
+    if args.json:
+        args.json.write_text(json.dumps(usages, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
