@@ -7,6 +7,7 @@ taken from the shared cache are the ones the model computes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -306,6 +307,22 @@ def test_no_embed_then_build_fills_every_vector(tmp_path: Path) -> None:
     full = repo.build()
     assert (full.changed, full.pending, full.embedded) == (0, 0, lexical.chunks)
     assert_same_index(repo.uri, fresh_build(tmp_path, tmp_path.parent / "reference"))
+
+
+def test_status_counts_are_recorded_for_the_versions_they_describe(tmp_path: Path) -> None:
+    write_files(tmp_path, SAMPLE)
+    repo = repository(tmp_path)
+    repo.build(embed=False)
+    snapshot = repo.snapshot()
+    recorded = json.loads(snapshot.meta.census)
+    assert recorded["versions"] == [snapshot.chunks.version, snapshot.files.version]
+    counted = repo.status()
+    assert counted.pending == counted.chunks == recorded["chunks"] > 0
+    # a write no build counted (as a killed build leaves): the counts are taken afresh
+    repo.open_store().chunks.delete("path = 'README.md'")
+    after = repo.status()
+    assert after.chunks == len(table_rows(repo.uri, "chunks")) < counted.chunks
+    assert "markdown" in counted.languages and "markdown" not in after.languages
 
 
 def test_paths_with_quotes_and_odd_characters(tmp_path: Path) -> None:

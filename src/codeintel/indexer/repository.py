@@ -127,6 +127,7 @@ class Repository:
                 store.compact()
                 if rebuild and store.meta.generation:
                     store.publish()
+                store.record_census(self.snapshot(check=False).census())
                 self._prune_unread(store)
             finally:
                 cache.close()

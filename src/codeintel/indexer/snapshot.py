@@ -7,10 +7,11 @@ snapshot sees the same version, whatever a concurrent build commits meanwhile.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codeintel.errors import IndexUnreadable, NotIndexed
 from codeintel.indexer.models import IndexStatus
@@ -64,18 +65,43 @@ class Snapshot:
         return file_states(self.files)  # read once: the snapshot is pinned
 
     def status(self, root: str, uri: str) -> IndexStatus:
-        total = self.chunks.count_rows()
-        pending = self.chunks.count_rows(filter="vector IS NULL")
-        languages = self.chunks.to_table(columns=["language"]).column("language").to_pylist()
+        """The counts, from ``meta`` when a build recorded them for exactly these versions
+        (counting the unembedded rows reads every vector: 0.2 s at 55k chunks)."""
+        counts = self._recorded_counts() or self._counts()
         return IndexStatus(
             root=root,
             uri=uri,
-            files=self.files.count_rows(),
-            chunks=total,
-            embedded=total - pending,
-            pending=pending,
-            languages=dict(Counter(languages).most_common()),
+            files=counts["files"],
+            chunks=counts["chunks"],
+            embedded=counts["chunks"] - counts["pending"],
+            pending=counts["pending"],
+            languages=counts["languages"],
             embedder=self.meta.embedder,
             dim=self.meta.dim,
             schema_version=self.meta.schema_version,
         )
+
+    def census(self) -> str:
+        """The counts with the versions they describe, as ``IndexMeta.census`` keeps them."""
+        return json.dumps({"versions": self._versions(), **self._counts()})
+
+    def _versions(self) -> list[int]:
+        return [self.chunks.version, self.files.version]
+
+    def _counts(self) -> dict[str, Any]:
+        languages = self.chunks.to_table(columns=["language"]).column("language").to_pylist()
+        return {
+            "files": self.files.count_rows(),
+            "chunks": self.chunks.count_rows(),
+            "pending": self.chunks.count_rows(filter="vector IS NULL"),
+            "languages": dict(Counter(languages).most_common()),
+        }
+
+    def _recorded_counts(self) -> dict[str, Any] | None:
+        try:
+            recorded = json.loads(self.meta.census) if self.meta.census else None
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(recorded, dict) or recorded.get("versions") != self._versions():
+            return None  # written since (a killed build, a refresh): counted afresh
+        return recorded

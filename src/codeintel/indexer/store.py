@@ -111,6 +111,7 @@ class IndexMeta:
     schema_version: str = SCHEMA_VERSION
     generation: int = 0
     published: float = 0.0  # when this generation became the live one (epoch seconds)
+    census: str = ""  # the counts ``index status`` shows, as JSON, with the versions counted
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, str]]) -> IndexMeta:
@@ -121,6 +122,7 @@ class IndexMeta:
             schema_version=stored.get("schema_version", "?"),
             generation=int(stored.get("generation", "0")),
             published=float(stored.get("published", "0")),
+            census=stored.get("census", ""),
         )
 
     def check(self, expected: IndexMeta | None) -> None:
@@ -143,6 +145,7 @@ class IndexMeta:
             {"key": "dim", "value": str(self.dim)},
             {"key": "generation", "value": str(self.generation)},
             {"key": "published", "value": repr(self.published)},
+            {"key": "census", "value": self.census},
         ]
 
 
@@ -221,6 +224,14 @@ class Store:
     def publish(self) -> None:
         """Make this store's generation the live index: one commit of ``meta``."""
         self.meta = replace(self.meta, published=time.time())
+        self._write_meta()
+
+    def record_census(self, census: str) -> None:
+        """Keep the live generation's counts (``Snapshot.census``) in ``meta``."""
+        self.meta = replace(self.meta, census=census)
+        self._write_meta()
+
+    def _write_meta(self) -> None:
         data = pa.Table.from_pylist(self.meta.as_rows(), schema=META_SCHEMA)
         try:
             self.db.open_table("meta").add(data, mode="overwrite")
