@@ -131,7 +131,7 @@ def copy_tree(source: Path, dest: Path) -> tuple[int, int]:
 
 def chunk_counts(repo: Repository) -> dict[str, int]:
     """path → number of chunks, for every indexed file."""
-    table = repo.open_store(check=False).files.to_arrow().select(["path", "chunk_ids"])
+    table = repo.open_store(check=False).files.to_table().select(["path", "chunk_ids"])
     paths = table.column("path").to_pylist()
     ids = table.column("chunk_ids").to_pylist()
     return {path: len(chunk_ids or []) for path, chunk_ids in zip(paths, ids, strict=True)}
@@ -177,7 +177,7 @@ def fresh_cache(base: Path, name: str) -> Path:
 def pipeline_texts(repo: Repository) -> list[str]:
     """The exact texts the pipeline embeds, rebuilt from the store's rows."""
     columns = ["path", "kind", "symbol", "signature", "text"]
-    rows = repo.open_store().chunks.to_lance().to_table(columns=columns).to_pylist()
+    rows = repo.open_store().chunks.to_table(columns=columns).to_pylist()
     return [embedding_text(r["kind"], r["symbol"], r["signature"], r["text"]) for r in rows]
 
 
@@ -361,7 +361,7 @@ def reindex_lexical(
         name = append_function(repo.root / victim, serial)
         report = repo.build(embed=False)
         assert report.changed == 1, report.to_json()
-        assert repo.open_store().chunks.count_rows(f"symbol = '{name}'"), name
+        assert repo.open_store().chunks.count_rows(filter=f"symbol = '{name}'"), name
         seconds.append(report.seconds)
         reports.append(report_json(report))
     return seconds, reports

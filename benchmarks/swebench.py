@@ -449,7 +449,7 @@ def all_spans(repo: Repository, paths: Sequence[str]) -> list[Span]:
     if not paths:
         return []
     store = repo.open_store(check=False)
-    table = store.chunks.to_lance().to_table(
+    table = store.chunks.to_table(
         columns=["path", "start_line", "end_line", "symbol", "kind"],
         filter=f"path IN ({sql_list(list(paths))})",
     )

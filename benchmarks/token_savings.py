@@ -263,7 +263,7 @@ def _repo_tokens(repo: Repository, root: Path, counter: TokenCounter, cache: dic
     """Tokens of every file the index holds (cached by content hash)."""
     store = repo.open_store(check=False)
     total = 0
-    for row in store.files.to_arrow().select(["path", "sha256"]).to_pylist():
+    for row in store.files.to_table().select(["path", "sha256"]).to_pylist():
         key = row["sha256"]
         if key not in cache:
             cache[key] = _file_tokens(root / row["path"], counter)

@@ -247,7 +247,7 @@ def test_killed_rebuild_leaves_the_old_index_whole_and_searchable(
     assert repo.build(rebuild=True).chunks == 480
     assert_same_index(repo.uri, fresh_build(root, reference))
     repo.build()
-    tables = set(repo.open_store().db.table_names(limit=100))
+    tables = set(repo.open_store().db.table_names())
     assert tables == {"meta", *table_names(repo.open_store().meta.generation)}
     assert index_usage(repo.index_dir)["unreferenced"] == 0  # the killed builds' files went
 
@@ -260,7 +260,7 @@ def test_a_rebuild_recovers_a_damaged_meta_and_keeps_no_old_copies(tmp_path: Pat
     for _ in range(3):
         repo.build(rebuild=True)
         live = repo.open_store().meta.generation
-        assert set(repo.open_store().db.table_names(limit=100)) == {"meta", *table_names(live)}
+        assert set(repo.open_store().db.table_names()) == {"meta", *table_names(live)}
     shutil.rmtree(repo.index_dir / "db" / "meta.lance" / "_versions")
     repo.build(rebuild=True)
     assert_same_index(repo.uri, fresh_build(root, reference))

@@ -166,5 +166,5 @@ class Repository:
         )
 
     def status(self) -> IndexStatus:
-        """What the index holds, read with lance alone (no lancedb or model import: fast)."""
+        """What the index holds (no model import: fast)."""
         return self.snapshot(check=False).status(str(self.root), self.uri)

@@ -1,4 +1,4 @@
-"""The LanceDB tables of one repository's index, opened from one URI.
+"""The Lance datasets ("tables") of one repository's index, under one URI.
 
 Tables: ``chunks`` (one row per chunk, ``id`` is the key, ``vector`` null until embedded),
 ``files`` (path → identity and chunk ids) and ``meta`` (schema version, embedder,
@@ -8,8 +8,9 @@ nothing half-written.
 
 A rebuild writes a new *generation* (``chunks_1``, ``files_1``) beside the live one and
 switches to it by rewriting ``meta``, one commit: readers see the old index whole until
-then, and a rebuild killed at any point leaves it untouched. Nothing here touches the
-local file system directly, so the same code runs against object storage given
+then, and a rebuild killed at any point leaves it untouched. Everything goes through
+``lance`` (not LanceDB, whose import alone costs a second: docs/decisions.md), whose object
+store also lists and drops the datasets, so the same code runs against object storage given
 ``storage_options``.
 """
 
@@ -31,8 +32,6 @@ from codeintel.indexer.sql import sql_in
 if TYPE_CHECKING:
     import numpy as np
     from lance import LanceDataset
-    from lancedb.db import DBConnection
-    from lancedb.table import Table
 
 SCHEMA_VERSION = "3"  # 2: files.terms, the whole-file full-text document; 3: no token counts
 # A version stays this long after a newer one replaced it, so a reader that opened it just
@@ -46,7 +45,6 @@ INDEX_REFRESH_ROWS = 500
 FILES_INDEX_REFRESH_ROWS = 25
 # Fragments (one per batch write, roughly) a table may have before it is compacted.
 MAX_FRAGMENTS = 32
-_MAX_TABLES = 10_000
 
 _CHUNK_FIELDS = [
     ("id", pa.string()),
@@ -149,77 +147,130 @@ class IndexMeta:
         ]
 
 
+class Database:
+    """The folder (or object-store prefix) holding an index's datasets, by table name."""
+
+    def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self.storage_options = storage_options or None
+
+    def location(self, name: str) -> str:
+        return f"{self.uri}/{name}.lance"
+
+    def table_names(self) -> set[str]:
+        from lance.file import LanceFileSession
+
+        try:
+            listed = LanceFileSession(self.uri, self.storage_options).list_with_delimiter()
+        except (OSError, ValueError):  # no folder yet
+            return set()
+        return {
+            name.rstrip("/").rsplit("/", 1)[-1].removesuffix(".lance")
+            for name in listed.common_prefixes
+            if name.rstrip("/").endswith(".lance")
+        }
+
+    def open_table(self, name: str) -> LanceDataset:
+        import lance
+
+        return lance.dataset(self.location(name), storage_options=self.storage_options)
+
+    def create_table(
+        self, name: str, schema: pa.Schema, rows: list[dict[str, Any]] | None = None
+    ) -> LanceDataset:
+        """A new dataset ``name`` holding ``rows``, replacing whatever was there."""
+        import lance
+
+        data = pa.Table.from_pylist(rows or [], schema=schema)
+        return lance.write_dataset(
+            data, self.location(name), mode="overwrite", storage_options=self.storage_options
+        )
+
+    def drop_table(self, name: str) -> None:
+        import lance
+
+        try:
+            lance.LanceDataset.drop(self.location(name), self.storage_options, True)
+        except ValueError:  # no readable manifest (a killed create): only files to delete
+            self._delete_files(name)
+
+    def _delete_files(self, name: str) -> None:
+        from lance.file import LanceFileSession
+
+        session = LanceFileSession(self.location(name), self.storage_options)
+        for path in session.list():
+            session.delete_file(path)
+
+
 class Store:
     """One repository's index. ``create`` makes the tables; ``open`` reads existing ones;
     ``create_next`` starts a rebuild beside them, which ``publish`` makes live."""
 
-    def __init__(self, db: DBConnection, meta: IndexMeta) -> None:
+    def __init__(self, db: Database, meta: IndexMeta) -> None:
         self.db = db
         self.meta = meta
         self.published_live = meta  # the meta readers see now (a rebuild's differs)
         chunks, files = table_names(meta.generation)
-        self.chunks: Table = db.open_table(chunks)
-        self.files: Table = db.open_table(files)
+        self.chunks: LanceDataset = db.open_table(chunks)
+        self.files: LanceDataset = db.open_table(files)
 
     @staticmethod
-    def connect(uri: str, storage_options: dict[str, str] | None = None) -> DBConnection:
-        import lancedb
-
-        return lancedb.connect(uri, storage_options=storage_options or None)
+    def connect(uri: str, storage_options: dict[str, str] | None = None) -> Database:
+        return Database(uri, storage_options)
 
     @classmethod
-    def exists(cls, db: DBConnection) -> bool:
+    def exists(cls, db: Database) -> bool:
         """Whether an index was completed here (its meta is written last)."""
-        return "meta" in _tables(db)
+        return "meta" in db.table_names()
 
     @classmethod
-    def open(cls, db: DBConnection, expected: IndexMeta | None = None) -> Store:
+    def open(cls, db: Database, expected: IndexMeta | None = None) -> Store:
         """Open an index, refusing one whose schema or embedder differ from ``expected``."""
         if not cls.exists(db):
             raise NotIndexed("no index here yet; run `codeintel index build` first")
-        meta = IndexMeta.from_rows(db.open_table("meta").to_arrow().to_pylist())
+        meta = IndexMeta.from_rows(db.open_table("meta").to_table().to_pylist())
         meta.check(expected)
         return cls(db, meta)
 
     @classmethod
-    def create(cls, db: DBConnection, meta: IndexMeta) -> Store:
+    def create(cls, db: Database, meta: IndexMeta) -> Store:
         """Create empty tables where no index is (leftovers of a killed first build are
         dropped), meta written last."""
-        for name in _tables(db):
+        for name in db.table_names():
             if name == "meta" or _generation_of(name) is not None:
                 db.drop_table(name)
         meta = replace(meta, generation=0, published=time.time())
         cls._create_tables(db, meta)
-        db.create_table("meta", data=pa.Table.from_pylist(meta.as_rows(), schema=META_SCHEMA))
+        db.create_table("meta", META_SCHEMA, meta.as_rows())
         return cls(db, meta)
 
     @classmethod
-    def create_next(cls, db: DBConnection, meta: IndexMeta) -> Store:
+    def create_next(cls, db: Database, meta: IndexMeta) -> Store:
         """Empty tables of a new generation beside the live index, which stays as it is
         until ``publish``. Its number follows every table there (the live ones, and a
         killed rebuild's), so nothing is read from a meta that may be damaged."""
-        generations = [_generation_of(name) for name in _tables(db)]
+        generations = [_generation_of(name) for name in db.table_names()]
         meta = replace(
             meta, generation=1 + max((g for g in generations if g is not None), default=0)
         )
         cls._create_tables(db, meta)
         store = cls(db, meta)
         try:
-            live = IndexMeta.from_rows(db.open_table("meta").to_arrow().to_pylist())
+            live = IndexMeta.from_rows(db.open_table("meta").to_table().to_pylist())
         except (ValueError, OSError):  # unreadable: nothing to keep but what is built now
             live = replace(meta, published=0.0)
         store.published_live = live
         return store
 
     @staticmethod
-    def _create_tables(db: DBConnection, meta: IndexMeta) -> None:
+    def _create_tables(db: Database, meta: IndexMeta) -> None:
         chunks, files = table_names(meta.generation)
-        existing = _tables(db)
+        existing = db.table_names()
         for name in (chunks, files):
             if name in existing:
                 db.drop_table(name)
-        db.create_table(chunks, schema=chunks_schema(meta.dim))
-        db.create_table(files, schema=FILES_SCHEMA)
+        db.create_table(chunks, chunks_schema(meta.dim))
+        db.create_table(files, FILES_SCHEMA)
 
     def publish(self) -> None:
         """Make this store's generation the live index: one commit of ``meta``."""
@@ -232,11 +283,15 @@ class Store:
         self._write_meta()
 
     def _write_meta(self) -> None:
+        import lance
+
         data = pa.Table.from_pylist(self.meta.as_rows(), schema=META_SCHEMA)
         try:
-            self.db.open_table("meta").add(data, mode="overwrite")
+            meta = self.db.open_table("meta")
+            lance.write_dataset(data, meta, mode="overwrite")
         except (ValueError, OSError):  # a damaged meta is replaced whole
-            self.db.create_table("meta", data=data, mode="overwrite")
+            self.db.drop_table("meta")
+            self.db.create_table("meta", META_SCHEMA, self.meta.as_rows())
         self.published_live = self.meta
 
     def drop_superseded(
@@ -248,7 +303,7 @@ class Store:
         live = self.published_live
         if time.time() - live.published < grace.total_seconds():
             return
-        for name in _tables(self.db):
+        for name in self.db.table_names():
             generation = _generation_of(name)
             if generation is not None and generation not in (live.generation, keep):
                 self.db.drop_table(name)
@@ -270,14 +325,14 @@ class Store:
             return
         data = pa.Table.from_pylist(chunk_rows, schema=self.chunks.schema)
         if append:
-            self.chunks.add(data, on_bad_vectors="null")
+            self.chunks.insert(data)
         else:
             (
                 self.chunks.merge_insert("id")
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
                 .when_not_matched_by_source_delete(sql_in("path", paths))
-                .execute(data, on_bad_vectors="null")
+                .execute(data)
             )
         self.files.merge_insert(
             "path"
@@ -329,17 +384,17 @@ class Store:
 
     def file_states(self) -> dict[str, tuple[str, int, float]]:
         """path → (sha256, size, mtime) of every indexed file."""
-        return file_states(self.files.to_lance())
+        return file_states(self.files)
 
     def pending(self, columns: list[str], batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
         """Rows that have no vector yet."""
-        scanner = self.chunks.to_lance().scanner(
+        scanner = self.chunks.scanner(
             columns=columns, filter="vector IS NULL", batch_size=batch_rows
         )
         yield from scanner.to_batches()
 
     def count(self, where: str | None = None) -> int:
-        return int(self.chunks.count_rows(where))
+        return int(self.chunks.count_rows(filter=where))
 
     # -- maintenance ---------------------------------------------------------------
 
@@ -359,17 +414,20 @@ class Store:
         """Build the ANN index once ``min_rows`` chunks have vectors (below that, exact search
         in numpy is faster and exact: see docs/decisions.md); later builds fold new vectors
         in through ``refresh_indexes``."""
-        from lancedb.index import HnswSq
-
-        if any(index.name == "vector_idx" for index in self.chunks.list_indices()):
+        if any(index["name"] == "vector_idx" for index in self.chunks.list_indices()):
             return
         embedded = self.count("vector IS NOT NULL")
         if embedded >= min_rows:
             partitions = max(1, min(1024, embedded // 8192))
-            config = HnswSq(distance_type="cosine", num_partitions=partitions)
-            self.chunks.create_index("vector", config=config, name="vector_idx")
+            self.chunks.create_index(
+                "vector",
+                "IVF_HNSW_SQ",
+                name="vector_idx",
+                metric="cosine",
+                num_partitions=partitions,
+            )
 
-    def _meta_table(self) -> list[Table]:
+    def _meta_table(self) -> list[LanceDataset]:
         """The meta table, or none while it is damaged (``publish`` replaces it)."""
         try:
             return [self.db.open_table("meta")]
@@ -379,8 +437,8 @@ class Store:
     def compact(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
         """Merge fragments once there are many, then ``prune``."""
         for table in (self.chunks, self.files):
-            if len(table.to_lance().get_fragments()) > MAX_FRAGMENTS:
-                table.optimize(cleanup_older_than=_prunable_age(table, grace))
+            if len(table.get_fragments()) > MAX_FRAGMENTS:
+                _optimize(table)
         self.prune(grace)
 
     def prune(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
@@ -395,54 +453,55 @@ class Store:
                 table.cleanup_old_versions(age, delete_unverified=now)
 
 
-def _tables(db: DBConnection) -> set[str]:
-    """Every table's name (``table_names`` lists ten unless told otherwise)."""
-    return set(db.table_names(limit=_MAX_TABLES))
+def _optimize(table: LanceDataset) -> None:
+    """Merge small fragments into large ones and fold unindexed rows into the indexes."""
+    table.optimize.compact_files()
+    table.optimize.optimize_indices()
 
 
-def _prunable_age(table: Table, grace: timedelta) -> timedelta | None:
+def _prunable_age(table: LanceDataset, grace: timedelta) -> timedelta | None:
     """The age past which versions may go, so that a reader still has ``grace`` after a
     version stops being current: pruning goes by creation time, and every version older
     than the newest one created before the grace period was superseded before it."""
     now = datetime.now()  # lance stamps versions in naive local time
-    settled = [v["timestamp"] for v in table.list_versions() if now - v["timestamp"] >= grace]
+    stamps = [v["timestamp"] for v in table.versions() if isinstance(v["timestamp"], datetime)]
+    settled = [stamp for stamp in stamps if now - stamp >= grace]
     return now - max(settled) if settled else None
 
 
-def _refresh(table: Table, configs: dict[str, Any], max_unindexed: int) -> None:
+def _refresh(table: LanceDataset, configs: dict[str, dict[str, Any]], max_unindexed: int) -> None:
     """Create ``table``'s missing indexes; fold new rows in past ``max_unindexed`` of them."""
-    existing = {index.name for index in table.list_indices()}
+    existing = {index["name"] for index in table.list_indices()}
     for column, config in configs.items():
         if f"{column}_idx" not in existing:
-            table.create_index(column, config=config, name=f"{column}_idx")
-    stats = table.index_stats("terms_idx") if "terms_idx" in existing else None
-    if stats is not None and stats.num_unindexed_rows > max_unindexed:
-        table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
+            table.create_scalar_index(column, name=f"{column}_idx", **config)
+    if "terms_idx" in existing:
+        unindexed = table.stats.index_stats("terms_idx")["num_unindexed_rows"]
+        if unindexed > max_unindexed:
+            _optimize(table)
 
 
-def _terms_index() -> Any:
-    from lancedb.index import FTS
+# The full-text index on code-aware terms: the text is already split into identifiers and
+# their parts (``terms.py``); Lance lower-cases and stems it, and keeps stop words (``in``,
+# ``is`` and ``not`` are Python).
+_TERMS_INDEX = {"index_type": "INVERTED", "stem": True, "remove_stop_words": False}
 
-    return FTS(stem=True, remove_stop_words=False)
 
-
-def _chunk_index_configs() -> dict[str, Any]:
+def _chunk_index_configs() -> dict[str, dict[str, Any]]:
     """The chunks table's indexes: keys and paths for joins and filters, list indexes for the
     symbol graph's ``array_has_any`` filters, and the full-text index on code-aware terms."""
-    from lancedb.index import BTree, LabelList
-
     return {
-        "id": BTree(),
-        "path": BTree(),
-        "defines": LabelList(),
-        "references": LabelList(),
-        "terms": _terms_index(),
+        "id": {"index_type": "BTREE"},
+        "path": {"index_type": "BTREE"},
+        "defines": {"index_type": "LABEL_LIST"},
+        "references": {"index_type": "LABEL_LIST"},
+        "terms": _TERMS_INDEX,
     }
 
 
-def _file_index_configs() -> dict[str, Any]:
+def _file_index_configs() -> dict[str, dict[str, Any]]:
     """The files table's: the full-text index on each whole file's terms (file-level BM25)."""
-    return {"terms": _terms_index()}
+    return {"terms": _TERMS_INDEX}
 
 
 def file_states(files: LanceDataset) -> dict[str, tuple[str, int, float]]:
