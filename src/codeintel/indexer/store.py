@@ -178,12 +178,12 @@ class Database:
     def create_table(
         self, name: str, schema: pa.Schema, rows: list[dict[str, Any]] | None = None
     ) -> LanceDataset:
-        """A new dataset ``name`` holding ``rows``, replacing whatever was there."""
+        """A new dataset ``name`` holding ``rows`` (none may be there: ``drop_table``)."""
         import lance
 
         data = pa.Table.from_pylist(rows or [], schema=schema)
         return lance.write_dataset(
-            data, self.location(name), mode="overwrite", storage_options=self.storage_options
+            data, self.location(name), mode="create", storage_options=self.storage_options
         )
 
     def drop_table(self, name: str) -> None:
