@@ -8,6 +8,7 @@ taken from the shared cache are the ones the model computes.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 from codeintel.cli.main import main
 from codeintel.errors import IndexMismatch
+from codeintel.indexer.embedder import HashingEmbedder
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.snapshot import Snapshot
 from codeintel.settings import EmbedSettings, IndexSettings
@@ -318,11 +320,35 @@ def test_status_counts_are_recorded_for_the_versions_they_describe(tmp_path: Pat
     assert recorded["versions"] == [snapshot.chunks.version, snapshot.files.version]
     counted = repo.status()
     assert counted.pending == counted.chunks == recorded["chunks"] > 0
+    # what status shows is what the build recorded, while the versions match
+    store = repo.open_store()
+    store.record_census(json.dumps({**recorded, "chunks": 999, "pending": 0}))
+    assert (repo.status().chunks, repo.status().embedded) == (999, 999)
     # a write no build counted (as a killed build leaves): the counts are taken afresh
-    repo.open_store().chunks.delete("path = 'README.md'")
+    store.chunks.delete("path = 'README.md'")
     after = repo.status()
     assert after.chunks == len(table_rows(repo.uri, "chunks")) < counted.chunks
     assert "markdown" in counted.languages and "markdown" not in after.languages
+
+
+class _PoisonedEmbedder(HashingEmbedder):
+    """Hashing vectors, but NaN for any text that mentions ``slug``."""
+
+    def embed(self, texts: list[str]) -> Any:
+        vectors = super().embed(texts)
+        vectors[["slug" in text for text in texts]] = float("nan")
+        return vectors
+
+
+def test_a_vector_that_is_not_finite_leaves_its_chunk_pending(tmp_path: Path) -> None:
+    write_files(tmp_path, SAMPLE)
+    repo = repository(tmp_path)
+    report = repo.build(embedder=_PoisonedEmbedder(64))
+    assert report.pending == 1 and repo.status().embedded == report.chunks - 1
+    again = repo.build()  # the cache kept no NaN: the sane model embeds it now
+    assert again.embedded == 1 and again.pending == 0
+    vectors = [row["vector"] for row in table_rows(repo.uri, "chunks")]
+    assert all(v is not None and all(math.isfinite(x) for x in v) for v in vectors)
 
 
 def test_paths_with_quotes_and_odd_characters(tmp_path: Path) -> None:

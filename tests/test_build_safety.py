@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -404,3 +405,21 @@ def test_superseded_versions_go_at_once_unless_a_reader_is_reading(tmp_path: Pat
     assert set(_versions(repo).values()) == {1}
     assert repo.status().chunks == 24
     assert index_usage(repo.index_dir)["unreferenced"] == 0  # only the current versions' files
+
+
+def test_the_grace_period_counts_from_when_a_version_was_superseded(tmp_path: Path) -> None:
+    """A version made long ago but current until a moment ago stays for its readers."""
+    root = tmp_path / "repo"
+    generate(root, files=4, functions=2)
+    repo = repository(root)
+    repo.build()
+    time.sleep(1.2)  # the current version is now older than the grace below
+    with repo.reading():
+        snapshot = repo.snapshot()  # pinned at that old version
+        generate(root, files=5, functions=2, version=1)
+        repo.build()  # a reader is reading: no prune at once
+        repo.open_store().prune(timedelta(seconds=1))
+        assert snapshot.chunks.to_table(columns=["text"]).num_rows == 8
+    time.sleep(1.2)
+    repo.open_store().prune(timedelta(seconds=1))  # superseded over a second ago now
+    assert set(_versions(repo).values()) == {1}

@@ -233,7 +233,7 @@ def lock_in_subprocess(repo: Repository) -> Iterator[None]:
         "    print('held', flush=True)\n"
         "    sys.stdin.readline()\n"
     )
-    lock = str(repo.index_dir / "write.lock")
+    lock = str(repo.write_lock)
     child = subprocess.Popen(
         [sys.executable, "-c", code, lock], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -498,7 +498,7 @@ def fresh(tmp_path: Path, isolated_cache: Path) -> Iterator[Repository]:
 @contextlib.contextmanager
 def writer_held(repo: Repository) -> Iterator[None]:
     """Another indexer holds the index's writer lock (a second open file description)."""
-    with writer_lock(repo.index_dir / "write.lock", timeout=0):
+    with writer_lock(repo.write_lock, timeout=0):
         yield
 
 

@@ -113,6 +113,6 @@ def test_changed_files_are_searchable_without_a_build(workspace: Workspace) -> N
     assert reader.search("refund invoice", k=1).results[0].chunk.symbol == "refund_invoice"
 
     billing.write_text(billing.read_text() + "\n\ndef void_invoice(invoice):\n    pass\n")
-    with writer_lock(workspace.repository.index_dir / "write.lock", timeout=0):
+    with writer_lock(workspace.repository.write_lock, timeout=0):
         assert not reader.refresh()
     assert notes and "another indexer" in notes[0]

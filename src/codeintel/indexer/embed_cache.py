@@ -57,12 +57,15 @@ class EmbeddingCache:
             )
             for key, blob in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape[0] == self.dim:
+                if vector.shape[0] == self.dim and np.isfinite(vector).all():
                     found[key] = vector
         return found
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
-        rows = [(key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in items.items()]
+        """Store the vectors; one holding a NaN or an infinity is not kept (nor returned by
+        ``get_many``): its chunk stays pending rather than poisoning every similarity."""
+        arrays = {key: np.asarray(v, dtype=np.float32) for key, v in items.items()}
+        rows = [(key, v.tobytes()) for key, v in arrays.items() if np.isfinite(v).all()]
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting if busy
             self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)", rows)

@@ -64,7 +64,10 @@ def reader_lock(path: Path) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(handle, fcntl.LOCK_SH)  # waits only while a build prunes (no reader in)
+        # waits only while a build prunes; a file system without locks (some NFS, FUSE):
+        # unannounced
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_SH)
         yield
     finally:
         os.close(handle)
@@ -82,7 +85,7 @@ def readers_absent(path: Path) -> Iterator[bool]:
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except OSError:  # held by a reader (BlockingIOError), or no locks here: unknown
             yield False
             return
         yield True

@@ -53,7 +53,9 @@ class Repository:
         self.embed_settings = embed
         self.index_dir = self.root / INDEX_DIR
         self.uri = index.uri or str(self.index_dir / "db")
-        self._read_lock = self.index_dir / "read.lock"
+        # beside the database, so checkouts sharing one local index.uri share its locks
+        locks = self.index_dir if "://" in self.uri else Path(self.uri).parent
+        self.write_lock, self._read_lock = locks / "write.lock", locks / "read.lock"
 
     def reading(self) -> AbstractContextManager[None]:
         """Held while reading the index, so that no build deletes the version being read."""
@@ -99,8 +101,7 @@ class Repository:
         progress = progress or SilentProgress()
         started = time.perf_counter()
         self._prepare_dir()
-        lock_path = self.index_dir / "write.lock"
-        with writer_lock(lock_path, self.index_settings.lock_timeout, on_wait=progress.note):
+        with writer_lock(self.write_lock, self.index_settings.lock_timeout, on_wait=progress.note):
             expected = self.expected_meta()
             db = Store.connect(self.uri, self.index_settings.storage_options)
             if not Store.exists(db):

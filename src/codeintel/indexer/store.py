@@ -17,6 +17,7 @@ store also lists and drops the datasets, so the same code runs against object st
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -197,6 +198,9 @@ class Database:
     def _delete_files(self, name: str) -> None:
         from lance.file import LanceFileSession
 
+        if "://" not in self.uri:  # local: the folders go too
+            shutil.rmtree(self.location(name), ignore_errors=True)
+            return
         session = LanceFileSession(self.location(name), self.storage_options)
         for path in session.list():
             session.delete_file(path)
@@ -285,13 +289,14 @@ class Store:
     def _write_meta(self) -> None:
         import lance
 
-        data = pa.Table.from_pylist(self.meta.as_rows(), schema=META_SCHEMA)
         try:
             meta = self.db.open_table("meta")
-            lance.write_dataset(data, meta, mode="overwrite")
         except (ValueError, OSError):  # a damaged meta is replaced whole
             self.db.drop_table("meta")
             self.db.create_table("meta", META_SCHEMA, self.meta.as_rows())
+        else:
+            data = pa.Table.from_pylist(self.meta.as_rows(), schema=META_SCHEMA)
+            lance.write_dataset(data, meta, mode="overwrite")
         self.published_live = self.meta
 
     def drop_superseded(
@@ -370,6 +375,13 @@ class Store:
             self.files.delete(batch)
 
     def set_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
+        """Fill the chunks' vectors; a row that is not finite (NaN, inf) is left unset, so
+        the chunk stays pending rather than poisoning every similarity."""
+        import numpy as np
+
+        finite = np.isfinite(vectors).all(axis=1)
+        ids = [chunk_id for chunk_id, ok in zip(ids, finite.tolist(), strict=True) if ok]
+        vectors = vectors[finite]
         data = pa.table(
             {
                 "id": pa.array(ids, pa.string()),
@@ -425,6 +437,8 @@ class Store:
                 name="vector_idx",
                 metric="cosine",
                 num_partitions=partitions,
+                m=20,
+                ef_construction=300,
             )
 
     def _meta_table(self) -> list[LanceDataset]:
@@ -446,11 +460,11 @@ class Store:
         one), with the files only they use. ``timedelta(0)``, for when no reader can be
         reading an older version, keeps only the current ones and also deletes files no
         version uses (a killed build's writes: the writer lock held, none is in flight)."""
-        now = grace == timedelta(0)
         for table in (self.chunks, self.files, *self._meta_table()):
-            age = _prunable_age(table, grace)
-            if age is not None:
-                table.cleanup_old_versions(age, delete_unverified=now)
+            if grace == timedelta(0):
+                table.cleanup_old_versions(retain_versions=1, delete_unverified=True)
+            elif superseded := _superseded(table, grace):
+                table.cleanup_old_versions(versions=superseded)
 
 
 def _optimize(table: LanceDataset) -> None:
@@ -459,14 +473,17 @@ def _optimize(table: LanceDataset) -> None:
     table.optimize.optimize_indices()
 
 
-def _prunable_age(table: LanceDataset, grace: timedelta) -> timedelta | None:
-    """The age past which versions may go, so that a reader still has ``grace`` after a
-    version stops being current: pruning goes by creation time, and every version older
-    than the newest one created before the grace period was superseded before it."""
+def _superseded(table: LanceDataset, grace: timedelta) -> list[int]:
+    """The versions whose successor was made at least ``grace`` ago: a reader that opened
+    one has had ``grace`` to finish with it. (By the successor's time, not the version's
+    own: a version made long ago may have been current until a moment ago.)"""
     now = datetime.now()  # lance stamps versions in naive local time
-    stamps = [v["timestamp"] for v in table.versions() if isinstance(v["timestamp"], datetime)]
-    settled = [stamp for stamp in stamps if now - stamp >= grace]
-    return now - max(settled) if settled else None
+    listed = sorted(table.versions(), key=lambda v: int(v["version"]))
+    return [
+        int(version["version"])
+        for version, successor in zip(listed, listed[1:], strict=False)
+        if isinstance(successor["timestamp"], datetime) and now - successor["timestamp"] >= grace
+    ]
 
 
 def _refresh(table: LanceDataset, configs: dict[str, dict[str, Any]], max_unindexed: int) -> None:
