@@ -285,9 +285,11 @@ class Builder:
             rows = batch.to_pylist()
             keys = [row["embed_key"] for row in rows]
             vectors = self.cache.get_many(keys)
-            missing = list(
-                {row["embed_key"]: row for row in rows if row["embed_key"] not in vectors}.values()
-            )  # one per text: identical chunks are embedded once
+            missing = sorted(
+                {row["embed_key"]: row for row in rows if row["embed_key"] not in vectors}.values(),
+                key=lambda row: len(row["text"]),
+            )  # one per text (identical chunks are embedded once), similar lengths batched
+            # together: a batch is padded to its longest text
             if len(rows) > len(missing):
                 self.report.reused += len(rows) - len(missing)
                 self.progress.advance(len(rows) - len(missing))
