@@ -44,8 +44,8 @@ def table_usage(path: Path) -> dict[str, Any]:
         for data_file in fragment.data_files():
             file_path = path / "data" / data_file.path
             referenced += file_path.stat().st_size
-            stored = LanceFileReader(str(file_path)).metadata().columns
-            for field_id, column in zip(data_file.fields, stored, strict=False):
+            in_file = LanceFileReader(str(file_path)).metadata().columns
+            for field_id, column in zip(data_file.fields, in_file, strict=False):
                 name = names.get(field_id, SUPERSEDED)
                 pages = sum(b.size for page in column.pages for b in page.buffers)
                 columns[name] = columns.get(name, 0) + pages
