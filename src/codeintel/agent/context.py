@@ -261,7 +261,7 @@ class _Unit:
             text += "\n" * (part.start_line - previous.end_line) + part.text.removesuffix("\n")
         return replace(first, text=text, end_line=last.end_line, end_byte=last.end_byte)
 
-    @property
+    @cached_property
     def item_class(self) -> ItemClass:
         shape = shape_of(self.chunks[0], "full")
         return "head" if shape == "code" and self.head else cast(ItemClass, shape)
