@@ -56,6 +56,7 @@ def table_usage(path: Path) -> dict[str, Any]:
     rows = dataset.count_rows()
     return {
         "rows": rows,
+        "physical_rows": sum(fragment.physical_rows for fragment in dataset.get_fragments()),
         "versions": len(dataset.versions()),
         "on_disk": on_disk,
         "referenced": referenced,

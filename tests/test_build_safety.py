@@ -423,3 +423,18 @@ def test_the_grace_period_counts_from_when_a_version_was_superseded(tmp_path: Pa
     time.sleep(1.2)
     repo.open_store().prune(timedelta(seconds=1))  # superseded over a second ago now
     assert set(_versions(repo).values()) == {1}
+
+
+def test_filling_vectors_leaves_no_dead_columns_or_rows(tmp_path: Path) -> None:
+    """Vectors filled after the lexical rows were written (some from the cache, some new:
+    one fragment, partly updated) replace whole rows, and compaction drops the old ones."""
+    root = tmp_path / "repo"
+    generate(root, files=6, functions=3)
+    repo = repository(root)
+    repo.build()
+    generate(root, files=8, functions=3)  # two more files: the same chunks, and 6 new
+    assert repo.build(rebuild=True).embedded == 6
+    usage = index_usage(repo.index_dir)
+    assert usage["superseded"] == 0 and usage["unreferenced"] == 0
+    chunks = usage["tables"][table_names(repo.open_store().meta.generation)[0]]
+    assert chunks["rows"] == chunks["physical_rows"] == 24

@@ -276,13 +276,12 @@ class Builder:
         """Fill the ``pending`` rows without vectors, from the cache or the model; progress
         counts every chunk of the index, those with vectors already done."""
         started = time.perf_counter()
-        columns = ["id", "kind", "symbol", "signature", "text", "embed_key"]
         total = self.store.count()
         self.progress.phase("embedding", total)
         if total > pending:
             self.progress.advance(total - pending)
-        for batch in self.store.pending(columns, batch_rows=max(batch_size * 8, 512)):
-            rows = batch.to_pylist()
+        for batch in self.store.pending(batch_rows=max(batch_size * 8, 512)):
+            rows = batch.select(["kind", "symbol", "signature", "text", "embed_key"]).to_pylist()
             keys = [row["embed_key"] for row in rows]
             vectors = self.cache.get_many(keys)
             missing = sorted(
@@ -305,7 +304,5 @@ class Builder:
                 vectors.update(fresh)
                 self.report.embedded += len(part)
                 self.progress.advance(len(part))
-            self.store.set_vectors(
-                [row["id"] for row in rows], np.stack([vectors[k] for k in keys])
-            )
+            self.store.set_vectors(batch, np.stack([vectors[k] for k in keys]))
         self.report.embed_seconds = time.perf_counter() - started

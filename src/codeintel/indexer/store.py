@@ -46,6 +46,8 @@ INDEX_REFRESH_ROWS = 500
 FILES_INDEX_REFRESH_ROWS = 25
 # Fragments (one per batch write, roughly) a table may have before it is compacted.
 MAX_FRAGMENTS = 32
+# The share of a table's stored rows deleted (replaced) past which a build compacts it.
+DELETED_SHARE = 0.1
 
 _CHUNK_FIELDS = [
     ("id", pa.string()),
@@ -374,23 +376,24 @@ class Store:
             self.chunks.delete(batch)
             self.files.delete(batch)
 
-    def set_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
-        """Fill the chunks' vectors; a row that is not finite (NaN, inf) is left unset, so
-        the chunk stays pending rather than poisoning every similarity."""
+    def set_vectors(self, rows: pa.RecordBatch, vectors: np.ndarray) -> None:
+        """Fill the vectors of ``rows`` (whole rows, as ``pending`` yields them); a vector
+        that is not finite (NaN, inf) is left unset, so its chunk stays pending rather than
+        poisoning every similarity. Whole rows are written, not the vector column alone:
+        Lance writes an updated column to a file of its own and leaves the old one, all
+        nulls at full width, in a file that compaction may never rewrite; replaced rows are
+        deletions, which ``compact`` materialises (docs/decisions.md)."""
         import numpy as np
 
         finite = np.isfinite(vectors).all(axis=1)
-        ids = [chunk_id for chunk_id, ok in zip(ids, finite.tolist(), strict=True) if ok]
-        vectors = vectors[finite]
-        data = pa.table(
-            {
-                "id": pa.array(ids, pa.string()),
-                "vector": pa.FixedSizeListArray.from_arrays(
-                    pa.array(vectors.reshape(-1), pa.float32()), self.meta.dim
-                ),
-            }
+        table = pa.Table.from_batches([rows]).filter(pa.array(finite))
+        column = pa.FixedSizeListArray.from_arrays(
+            pa.array(vectors[finite].reshape(-1), pa.float32()), self.meta.dim
         )
-        self.chunks.merge_insert("id").when_matched_update_all().execute(data)
+        table = table.set_column(table.schema.get_field_index("vector"), "vector", column)
+        self.chunks.merge_insert("id").when_matched_update_all().execute(
+            table.cast(self.chunks.schema)
+        )
 
     # -- reads --------------------------------------------------------------------
 
@@ -398,11 +401,9 @@ class Store:
         """path → (sha256, size, mtime) of every indexed file."""
         return file_states(self.files)
 
-    def pending(self, columns: list[str], batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
-        """Rows that have no vector yet."""
-        scanner = self.chunks.scanner(
-            columns=columns, filter="vector IS NULL", batch_size=batch_rows
-        )
+    def pending(self, batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
+        """Whole rows that have no vector yet."""
+        scanner = self.chunks.scanner(filter="vector IS NULL", batch_size=batch_rows)
         yield from scanner.to_batches()
 
     def count(self, where: str | None = None) -> int:
@@ -451,7 +452,7 @@ class Store:
     def compact(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
         """Merge fragments once there are many, then ``prune``."""
         for table in (self.chunks, self.files):
-            if len(table.get_fragments()) > MAX_FRAGMENTS:
+            if _needs_compaction(table):
                 _optimize(table)
         self.prune(grace)
 
@@ -465,6 +466,16 @@ class Store:
                 table.cleanup_old_versions(retain_versions=1, delete_unverified=True)
             elif superseded := _superseded(table, grace):
                 table.cleanup_old_versions(versions=superseded)
+
+
+def _needs_compaction(table: LanceDataset) -> bool:
+    """Past ``MAX_FRAGMENTS`` fragments, or with a tenth of its stored rows deleted (rows a
+    merge replaced: filling vectors replaces every row it fills)."""
+    fragments = table.get_fragments()
+    if len(fragments) > MAX_FRAGMENTS:
+        return True
+    stored = sum(fragment.physical_rows for fragment in fragments)
+    return stored > 0 and stored - table.count_rows() >= DELETED_SHARE * stored
 
 
 def _optimize(table: LanceDataset) -> None:
