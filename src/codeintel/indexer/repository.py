@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from codeintel.indexer.pipeline import (
     plan_changes,
 )
 from codeintel.indexer.snapshot import Snapshot
-from codeintel.indexer.store import IndexMeta, Store
+from codeintel.indexer.store import IndexMeta, Store, is_remote
 from codeintel.settings import CONFIG_FILE, EmbedSettings, IndexSettings
 
 
@@ -54,7 +54,7 @@ class Repository:
         self.index_dir = self.root / INDEX_DIR
         self.uri = index.uri or str(self.index_dir / "db")
         # beside the database, so checkouts sharing one local index.uri share its locks
-        locks = self.index_dir if "://" in self.uri else Path(self.uri).parent
+        locks = self.index_dir if is_remote(self.uri) else Path(self.uri).parent
         self.write_lock, self._read_lock = locks / "write.lock", locks / "read.lock"
 
     def reading(self) -> AbstractContextManager[None]:
@@ -128,8 +128,10 @@ class Repository:
                 store.compact()
                 if rebuild and store.meta.generation:
                     store.publish()
-                store.record_census(self.snapshot(check=False).census())
-                self._prune_unread(store)
+                snapshot = self.snapshot(check=False)
+                if not snapshot.counts_recorded():  # an unchanged build writes nothing
+                    store.record_census(snapshot.census())
+                self._prune(store)
             finally:
                 cache.close()
             report = builder.report
@@ -139,16 +141,17 @@ class Repository:
             report.pending, report.languages = summary.pending, summary.languages
             return report
 
-    def _prune_unread(self, store: Store) -> None:
-        """Superseded versions and generations deleted at once when no reader is reading the
-        index (else ``compact`` left them for the grace period and a later build deletes
-        them). Readers elsewhere cannot be counted, so a remote index always keeps them."""
-        if "://" in self.uri:
-            return
-        with readers_absent(self._read_lock) as alone:
+    def _prune(self, store: Store) -> None:
+        """Superseded versions and generations: deleted at once when no reader is reading
+        the index, else those past the grace period (a later build deletes the rest).
+        Readers elsewhere cannot be counted, so a remote index always keeps the grace."""
+        unread = nullcontext(False) if is_remote(self.uri) else readers_absent(self._read_lock)
+        with unread as alone:
             if alone:
                 store.prune(timedelta(0))
                 store.drop_superseded(grace=timedelta(0))
+            else:
+                store.prune()
 
     def dry_run(self) -> DryRun:
         """What a build would do now, without writing, locking or loading a model."""

@@ -81,6 +81,10 @@ class Snapshot:
             schema_version=self.meta.schema_version,
         )
 
+    def counts_recorded(self) -> bool:
+        """Whether ``meta`` holds the counts of exactly these versions."""
+        return self._recorded_counts() is not None
+
     def census(self) -> str:
         """The counts with the versions they describe, as ``IndexMeta.census`` keeps them."""
         return json.dumps({"versions": self._versions(), **self._counts()})

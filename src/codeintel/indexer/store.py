@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "3"  # 2: files.terms, the whole-file full-text document; 3: no token counts
 # A version stays this long after a newer one replaced it, so a reader that opened it just
-# before a build finished can complete its query; `compact` prunes the rest.
+# before a build finished can complete its query; `prune` deletes the rest.
 KEEP_OLD_VERSIONS = timedelta(seconds=60)
 # Rows written since the last index refresh that the indexes tolerate before a refresh:
 # full-text search tokenizes uncovered rows at query time (2,700 of them cost ~70 ms a query
@@ -150,6 +150,11 @@ class IndexMeta:
         ]
 
 
+def is_remote(uri: str) -> bool:
+    """Whether ``uri`` names object storage (``s3://...``) rather than a local folder."""
+    return "://" in uri
+
+
 class Database:
     """The folder (or object-store prefix) holding an index's datasets, by table name."""
 
@@ -193,14 +198,16 @@ class Database:
         import lance
 
         try:
-            lance.LanceDataset.drop(self.location(name), self.storage_options, True)
+            lance.LanceDataset.drop(
+                self.location(name), self.storage_options, ignore_not_found=True
+            )
         except ValueError:  # no readable manifest (a killed create): only files to delete
             self._delete_files(name)
 
     def _delete_files(self, name: str) -> None:
         from lance.file import LanceFileSession
 
-        if "://" not in self.uri:  # local: the folders go too
+        if not is_remote(self.uri):  # local: the folders go too
             shutil.rmtree(self.location(name), ignore_errors=True)
             return
         session = LanceFileSession(self.location(name), self.storage_options)
@@ -449,12 +456,11 @@ class Store:
         except (ValueError, OSError):
             return []
 
-    def compact(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
-        """Merge fragments once there are many, then ``prune``."""
+    def compact(self) -> None:
+        """Merge fragments once there are many, or once many rows were replaced."""
         for table in (self.chunks, self.files):
             if _needs_compaction(table):
                 _optimize(table)
-        self.prune(grace)
 
     def prune(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
         """Delete versions superseded longer than ``grace`` ago (every batch write makes
