@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import pyarrow as pa
 
 from codeintel.indexer.chunking import ChunkLimits
 from codeintel.indexer.discover import VANISHED, FileReader, candidate_paths
@@ -27,7 +28,7 @@ from codeintel.indexer.embed_cache import EmbeddingCache
 from codeintel.indexer.embed_text import embedding_text
 from codeintel.indexer.embedder import Embedder
 from codeintel.indexer.models import FileRecord, Skipped
-from codeintel.indexer.rows import Row, file_rows
+from codeintel.indexer.rows import FileChunks, RowBatch, file_rows
 from codeintel.indexer.store import Store
 from codeintel.settings import IndexSettings
 
@@ -141,19 +142,19 @@ def _chunk_all(
     model_id: str,
     limits: ChunkLimits,
     workers: int,
-) -> Iterator[tuple[str, str, list[Row]]]:
-    """(path, file terms, chunk rows) per file, in order; in worker processes when the work
-    is large."""
+) -> Iterator[RowBatch]:
+    """The rows of the changed files, in batches, in order; in worker processes when the
+    work is large."""
     items = [(record.path, record.language, text) for record, text in changed]
-    total_bytes = sum(record.size for record, _ in changed)
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or total_bytes < _PARALLEL_MIN_BYTES:
-        for start in range(0, len(items), _WORKER_BATCH_FILES):
-            yield from file_rows(items[start : start + _WORKER_BATCH_FILES], model_id, limits)
-        return
     batches = [
         items[i : i + _WORKER_BATCH_FILES] for i in range(0, len(items), _WORKER_BATCH_FILES)
     ]
+    total_bytes = sum(record.size for record, _ in changed)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or total_bytes < _PARALLEL_MIN_BYTES:
+        for batch in batches:
+            yield file_rows(batch, model_id, limits)
+        return
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(
         max_workers=workers,
@@ -163,7 +164,7 @@ def _chunk_all(
     ) as pool:
         futures = [pool.submit(file_rows, batch, model_id, limits) for batch in batches]
         for future in futures:
-            yield from future.result()
+            yield future.result()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -216,27 +217,21 @@ class Builder:
         report.invalid_utf8 = plan.invalid_utf8
         report.bytes_indexed = sum(record.size for record, _ in plan.changed)
         records = {record.path: record for record, _ in plan.changed}
+        new = [path for path in records if path not in known]  # no files row has these
+        if new:  # before any chunk is written: see _commit
+            self.store.claim_files(new, absent=True)
         limits = ChunkLimits.of(self.settings)
         self.progress.phase("chunking", len(plan.changed))
-        chunk_rows: list[Row] = []
-        file_rows_: list[dict[str, Any]] = []
-        rows_iter = _chunk_all(
-            plan.changed,
-            self.store.meta.embedder,
-            limits,
-            self.settings.workers,
-        )
-        for path, terms, rows in rows_iter:
-            record = records[path]
-            chunk_rows += rows
-            file_rows_.append(
-                {**record.__dict__, "chunk_ids": [row["id"] for row in rows], "terms": terms}
-            )
-            self.progress.advance(1)
-            if len(chunk_rows) >= WRITE_BATCH_ROWS:
-                self._commit(chunk_rows, file_rows_, known)
-                chunk_rows, file_rows_ = [], []
-        self._commit(chunk_rows, file_rows_, known)
+        pending: list[tuple[FileChunks, pa.Table]] = []
+        model_id, workers = self.store.meta.embedder, self.settings.workers
+        for batch in _chunk_all(plan.changed, model_id, limits, workers):
+            for file, rows in batch.per_file():
+                pending.append((file, rows))
+                self.progress.advance(1)
+                if sum(rows.num_rows for _, rows in pending) >= WRITE_BATCH_ROWS:
+                    self._commit(pending, records)
+                    pending = []
+        self._commit(pending, records)
         self._touched = len(plan.touched)
         if plan.touched:
             self.store.set_file_times(plan.touched)
@@ -246,25 +241,24 @@ class Builder:
         report.lexical_seconds = time.perf_counter() - started
 
     def _commit(
-        self, chunk_rows: list[Row], file_rows_: list[dict[str, Any]], known: dict[str, Any]
+        self, files: list[tuple[FileChunks, pa.Table]], records: dict[str, FileRecord]
     ) -> None:
-        """Write one batch, taking vectors already in the embedding cache.
-
-        Files new to the index are claimed first (a row with no sha256), so chunks of a
-        build killed before their files rows are still found, and dropped if the file goes.
-        """
-        if not file_rows_:
+        """Write these files' rows as one commit, with vectors already in the embedding
+        cache. Files new to the index were claimed first (a row with no sha256), so chunks
+        of a build killed before their files rows are still found, and dropped if the file
+        goes."""
+        if not files:
             return
-        new = [row["path"] for row in file_rows_ if row["path"] not in known]
-        if new:
-            self.store.claim_files(new)
-        cached = self.cache.get_many([row["embed_key"] for row in chunk_rows])
-        for row in chunk_rows:
-            vector = cached.get(row["embed_key"])
-            if vector is not None:
-                row["vector"] = vector
-                self.report.reused += 1
-        self.store.replace_files(chunk_rows, file_rows_, append=self.first_build)
+        chunks = pa.concat_tables([rows for _, rows in files])
+        keys = chunks.column("embed_key").to_pylist()
+        cached = self.cache.get_many(keys)
+        self.report.reused += sum(key in cached for key in keys)
+        file_rows_ = [
+            {**records[file.path].__dict__, "chunk_ids": file.chunk_ids, "terms": file.terms}
+            for file, _ in files
+        ]
+        vectors = [cached.get(key) for key in keys]
+        self.store.replace_files(chunks, vectors, file_rows_, append=self.first_build)
 
     @property
     def wrote(self) -> bool:

@@ -16,10 +16,12 @@ store also lists and drops the datasets, so the same code runs against object st
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -87,10 +89,14 @@ META_SCHEMA = pa.schema(
 )
 
 
+# A chunk row as chunking makes it: every column of the chunks table but the vector.
+CHUNK_ROW_SCHEMA = pa.schema(
+    [pa.field(name, kind, nullable=name != "id") for name, kind in _CHUNK_FIELDS]
+)
+
+
 def chunks_schema(dim: int) -> pa.Schema:
-    fields = [pa.field(name, kind, nullable=name != "id") for name, kind in _CHUNK_FIELDS]
-    fields.append(pa.field("vector", pa.list_(pa.float32(), dim), nullable=True))
-    return pa.schema(fields)
+    return CHUNK_ROW_SCHEMA.append(pa.field("vector", pa.list_(pa.float32(), dim), nullable=True))
 
 
 def table_names(generation: int) -> tuple[str, str]:
@@ -326,18 +332,20 @@ class Store:
 
     def replace_files(
         self,
-        chunk_rows: list[dict[str, Any]],
+        chunk_rows: pa.Table,
+        vectors: Sequence[np.ndarray | None],
         file_rows: list[dict[str, Any]],
         append: bool = False,
     ) -> None:
-        """Make the given files' chunks exactly ``chunk_rows`` (one commit), then record them.
+        """Make the given files' chunks exactly ``chunk_rows`` (``CHUNK_ROW_SCHEMA``, one
+        commit), with ``vectors`` (one per row, None where unknown), then record the files.
 
         ``append`` is for files with no rows yet (a first build): a plain append, where the
         merge would join against the whole table."""
         paths = [row["path"] for row in file_rows]
         if not paths:
             return
-        data = pa.Table.from_pylist(chunk_rows, schema=self.chunks.schema)
+        data = chunk_rows.append_column(self.chunks.schema.field("vector"), self._vectors(vectors))
         if append:
             self.chunks.insert(data)
         else:
@@ -348,20 +356,38 @@ class Store:
                 .when_not_matched_by_source_delete(sql_in("path", paths))
                 .execute(data)
             )
-        self.files.merge_insert(
-            "path"
-        ).when_matched_update_all().when_not_matched_insert_all().execute(
-            pa.Table.from_pylist(file_rows, schema=FILES_SCHEMA)
+        self._write_files(pa.Table.from_pylist(file_rows, schema=FILES_SCHEMA))
+
+    def _vectors(self, vectors: Sequence[np.ndarray | None]) -> pa.Array:
+        """A vector column: ``vectors`` packed, nulls where None."""
+        import numpy as np
+
+        kind = pa.list_(pa.float32(), self.meta.dim)
+        if all(vector is None for vector in vectors):
+            return pa.nulls(len(vectors), kind)
+        values = np.zeros((len(vectors), self.meta.dim), np.float32)
+        missing = np.ones(len(vectors), bool)
+        for row, vector in enumerate(vectors):
+            if vector is not None:
+                values[row], missing[row] = vector, False
+        return pa.FixedSizeListArray.from_arrays(
+            pa.array(values.reshape(-1)), self.meta.dim, mask=pa.array(missing)
         )
 
-    def claim_files(self, paths: Sequence[str]) -> None:
-        """Rows for files about to be written, unfinished (no sha256) until ``replace_files``."""
+    def _write_files(self, rows: pa.Table, append: bool = False) -> None:
+        """Insert or update ``files`` rows by path; ``append`` where none of them exists."""
+        if append:
+            self.files.insert(rows)
+        else:
+            self.files.merge_insert(
+                "path"
+            ).when_matched_update_all().when_not_matched_insert_all().execute(rows)
+
+    def claim_files(self, paths: Sequence[str], absent: bool = False) -> None:
+        """Rows for files about to be written, unfinished (no sha256) until ``replace_files``;
+        ``absent`` where the files table holds none of them (appended, not merged)."""
         rows = [{"path": path, "chunk_ids": []} for path in paths]
-        self.files.merge_insert(
-            "path"
-        ).when_matched_update_all().when_not_matched_insert_all().execute(
-            pa.Table.from_pylist(rows, schema=FILES_SCHEMA)
-        )
+        self._write_files(pa.Table.from_pylist(rows, schema=FILES_SCHEMA), append=absent)
 
     def set_file_times(self, records: Sequence[FileRecord]) -> None:
         """Record new size and mtime of files whose content (sha256) did not change."""
@@ -427,8 +453,30 @@ class Store:
         """
         if not self.count():
             return
-        _refresh(self.chunks, _chunk_index_configs(), INDEX_REFRESH_ROWS)
-        _refresh(self.files, _file_index_configs(), FILES_INDEX_REFRESH_ROWS)
+        chunks, files = table_names(self.meta.generation)
+        missing = [
+            *_missing_indexes(self.chunks, chunks, _chunk_index_configs()),
+            *_missing_indexes(self.files, files, _file_index_configs()),
+        ]
+        if missing:
+            self._create_indexes(missing)
+        _fold_in(self.chunks, INDEX_REFRESH_ROWS)
+        _fold_in(self.files, FILES_INDEX_REFRESH_ROWS)
+
+    def _create_indexes(self, missing: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Build indexes side by side, each on its own handle of its table: Lance builds a
+        full-text index on about one core, and index commits on other columns do not
+        conflict. The handles are reopened after, at the version holding them all."""
+
+        def create(table: str, column: str, config: dict[str, Any]) -> None:
+            self.db.open_table(table).create_scalar_index(column, name=f"{column}_idx", **config)
+
+        longest_first = sorted(missing, key=lambda task: task[1] != "terms")
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for future in [pool.submit(create, *task) for task in longest_first]:
+                future.result()
+        chunks, files = table_names(self.meta.generation)
+        self.chunks, self.files = self.db.open_table(chunks), self.db.open_table(files)
 
     def refresh_vector_index(self, min_rows: int) -> None:
         """Build the ANN index once ``min_rows`` chunks have vectors (below that, exact search
@@ -503,16 +551,23 @@ def _superseded(table: LanceDataset, grace: timedelta) -> list[int]:
     ]
 
 
-def _refresh(table: LanceDataset, configs: dict[str, dict[str, Any]], max_unindexed: int) -> None:
-    """Create ``table``'s missing indexes; fold new rows in past ``max_unindexed`` of them."""
+def _missing_indexes(
+    table: LanceDataset, name: str, configs: dict[str, dict[str, Any]]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(table name, column, index config) for each of ``configs`` that ``table`` lacks."""
     existing = {index["name"] for index in table.list_indices()}
-    for column, config in configs.items():
-        if f"{column}_idx" not in existing:
-            table.create_scalar_index(column, name=f"{column}_idx", **config)
-    if "terms_idx" in existing:
-        unindexed = table.stats.index_stats("terms_idx")["num_unindexed_rows"]
-        if unindexed > max_unindexed:
-            _optimize(table)
+    return [
+        (name, column, config)
+        for column, config in configs.items()
+        if f"{column}_idx" not in existing
+    ]
+
+
+def _fold_in(table: LanceDataset, max_unindexed: int) -> None:
+    """Fold new rows into ``table``'s indexes once more than ``max_unindexed`` piled up."""
+    indexed = any(index["name"] == "terms_idx" for index in table.list_indices())
+    if indexed and table.stats.index_stats("terms_idx")["num_unindexed_rows"] > max_unindexed:
+        _optimize(table)
 
 
 # The full-text index on code-aware terms: the text is already split into identifiers and

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _WORD_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_PATH_SEPARATORS = re.compile(r"[/\\._-]+")
 
 
 def identifier_words(identifier: str) -> list[str]:
@@ -19,24 +21,32 @@ def identifier_words(identifier: str) -> list[str]:
     return [part.lower() for part in _WORD_PARTS.findall(identifier)]
 
 
-def expand_terms(text: str) -> str:
-    """The text followed by the words of each compound identifier in it (each once)."""
-    expansions = (_expansion(word) for word in sorted(set(_IDENTIFIER.findall(text))))
-    extra = " ".join(words for words in expansions if words)
+def identifiers(text: str) -> dict[str, None]:
+    """The identifiers in ``text``, each once, in order of first appearance."""
+    return dict.fromkeys(IDENTIFIER.findall(text))
+
+
+def expand_terms(text: str, found: Iterable[str] | None = None) -> str:
+    """The text followed by the words of each compound identifier in it (each once);
+    ``found`` is ``identifiers(text)`` where the caller has it already."""
+    extra = " ".join(filter(None, map(_expansion, identifiers(text) if found is None else found)))
     return f"{text}\n{extra}" if extra else text
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 18)
 def _expansion(word: str) -> str:
     """The words of a compound identifier (``snake_case``, ``camelCase``); "" for others.
     Cached: a repository repeats its identifiers in every chunk."""
-    compound = "_" in word.strip("_") or (
+    compound = "_" in word.strip("_$") or (
         not word.isupper() and not word.islower() and not word.istitle()
     )
     return " ".join(identifier_words(word)) if compound else ""
 
 
-def chunk_terms(path: str, symbol: str, text: str) -> str:
-    """The full-text document of a chunk: path and symbol words, then its code."""
-    path_words = " ".join(re.split(r"[/\\._-]+", path))
-    return expand_terms(f"{path_words}\n{symbol}\n{text}")
+def chunk_terms(path: str, symbol: str, text: str, found: dict[str, None] | None = None) -> str:
+    """The full-text document of a chunk (or, with no symbol, of a whole file): path and
+    symbol words, then its code; ``found`` is ``identifiers(text)`` where known."""
+    head = f"{_PATH_SEPARATORS.sub(' ', path)}\n{symbol}"
+    words = identifiers(head)
+    words.update(identifiers(text) if found is None else found)
+    return expand_terms(f"{head}\n{text}", words)

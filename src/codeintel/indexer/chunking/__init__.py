@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import re
+import functools
+import itertools
 from collections import Counter
+from collections.abc import Iterator
 
 from codeintel.indexer.chunking.prose import line_pieces, prose_pieces
 from codeintel.indexer.chunking.source import ChunkLimits, Piece, Source
 from codeintel.indexer.chunking.syntax import syntax_pieces
 from codeintel.indexer.languages import LanguageSpec
 from codeintel.indexer.models import Chunk, sha256_text
+from codeintel.indexer.terms import identifiers
 
 __all__ = ["ChunkLimits", "chunk_file"]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _MAX_REFERENCES = 256
 _KEYWORDS = frozenset(
     """
@@ -38,10 +40,15 @@ def _pieces(spec: LanguageSpec, source: Source, limits: ChunkLimits) -> list[Pie
 
 def references_in(text: str, defines: list[str]) -> list[str]:
     """Identifiers a chunk mentions, keywords and its own definitions left out."""
-    own = set(defines)
-    unique = dict.fromkeys(_IDENTIFIER.findall(text))
-    found = [w for w in unique if len(w) > 1 and w not in own and w.lower() not in _KEYWORDS]
-    return found[:_MAX_REFERENCES]
+    found: Iterator[str] = filter(_may_reference, identifiers(text))
+    if defines:
+        found = itertools.filterfalse(set(defines).__contains__, found)
+    return list(itertools.islice(found, _MAX_REFERENCES))
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _may_reference(word: str) -> bool:
+    return len(word) > 1 and word.lower() not in _KEYWORDS
 
 
 def chunk_file(

@@ -79,7 +79,10 @@ def syntax_pieces(spec: LanguageSpec, source: Source, limits: ChunkLimits) -> li
     rows = source.trim(0, source.last_row)
     if rows is None:
         return []
-    inner = Source(source.rows(*rows) + "\n")
+    text = source.rows(*rows) + "\n"
+    inner = (
+        source if text == source.text else Source(text)
+    )  # the usual file: one newline at the end
     data = inner.text.encode("utf-8", "surrogatepass")
     if spec.grammar in _NARROW_ISDIGIT_GRAMMARS:
         tree = parser_for(spec.grammar).parse(_BRACE_THEN_WIDE.sub(_as_word_bytes, data))
