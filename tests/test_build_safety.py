@@ -283,6 +283,40 @@ def test_chunks_written_before_their_files_row_are_not_orphaned(tmp_path: Path) 
     check_consistent(repo.uri)
 
 
+KILL_AFTER_CHUNKS = """
+import os, sys
+from pathlib import Path
+from codeintel.indexer.repository import Repository
+from codeintel.indexer.store import Store
+from codeintel.settings import EmbedSettings, IndexSettings
+
+write_files = Store._write_files
+def dying(self, rows, append=False):  # the files rows that follow a batch's chunks
+    if rows.column("sha256").null_count < rows.num_rows:
+        os._exit(9)
+    write_files(self, rows, append)
+Store._write_files = dying
+Repository(Path(sys.argv[1]), IndexSettings(), EmbedSettings(model="hashing:64")).build()
+"""
+
+
+def test_killed_between_chunks_and_files_rows_the_index_stays_consistent(
+    tmp_path: Path,
+) -> None:
+    """The moment a build dies after a batch's chunks, before their files rows: every
+    files row that claims to be finished still lists exactly its chunks."""
+    root, reference = tmp_path / "repo", tmp_path / "reference"
+    generate(root, files=6, functions=3)
+    repo = repository(root)
+    repo.build()
+    generate(root, files=8, functions=3, version=1)  # six files edited, two new
+    died = subprocess.run([sys.executable, "-c", KILL_AFTER_CHUNKS, str(root)], check=False)
+    assert died.returncode == 9
+    check_consistent(repo.uri, allow_unfinished=True)
+    repo.build()
+    assert_same_index(repo.uri, fresh_build(root, reference))
+
+
 def test_second_writer_waits_or_fails_at_once(tmp_path: Path) -> None:
     root, reference = tmp_path / "repo", tmp_path / "reference"
     generate(root, files=30, functions=8)

@@ -199,6 +199,7 @@ class Builder:
         self.progress = progress
         self.report = BuildReport()
         self._touched = 0
+        self._indexed: set[str] = set()  # paths with a files row when the build started
         # Into an empty table rows can be appended: no earlier row can match or be stale.
         self.first_build = store.count() == 0
 
@@ -220,6 +221,7 @@ class Builder:
         new = [path for path in records if path not in known]  # no files row has these
         if new:  # before any chunk is written: see _commit
             self.store.claim_files(new, absent=True)
+        self._indexed = set(known)
         limits = ChunkLimits.of(self.settings)
         self.progress.phase("chunking", len(plan.changed))
         pending: list[tuple[FileChunks, pa.Table]] = []
@@ -244,11 +246,14 @@ class Builder:
         self, files: list[tuple[FileChunks, pa.Table]], records: dict[str, FileRecord]
     ) -> None:
         """Write these files' rows as one commit, with vectors already in the embedding
-        cache. Files new to the index were claimed first (a row with no sha256), so chunks
-        of a build killed before their files rows are still found, and dropped if the file
-        goes."""
+        cache, then their files rows. Each file is claimed first (a files row with no
+        sha256: new files at the start of the build, indexed ones here), so a build killed
+        between the two commits leaves files the next build re-reads, never a files row
+        whose chunk ids are not the chunks there."""
         if not files:
             return
+        if indexed := [file.path for file, _ in files if file.path in self._indexed]:
+            self.store.claim_files(indexed)
         chunks = pa.concat_tables([rows for _, rows in files])
         keys = chunks.column("embed_key").to_pylist()
         cached = self.cache.get_many(keys)
