@@ -14,6 +14,7 @@ the fit and what it shows: docs/decisions.md). Pure: no I/O.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -59,7 +60,7 @@ def edit_probability(features: Features, coefficients: Sequence[float]) -> float
             f"the edit model takes {len(FEATURES) + 1} coefficients (intercept, "
             f"{', '.join(FEATURES)}); got {len(coefficients)}"
         )
-    return _sigmoid(sum(c * x for c, x in zip(coefficients, features.vector(), strict=True)))
+    return _sigmoid(sum(map(operator.mul, coefficients, features.vector())))
 
 
 def file_probability(file_rank: int, prose: bool, coefficients: Sequence[float]) -> float:
