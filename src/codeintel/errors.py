@@ -12,7 +12,9 @@ into one line in exactly one place; anything else is a bug and shows a traceback
     ├── IndexMismatch          schema, embedder or tokenizer of the index differ from the settings
     ├── NotIndexed             no index exists yet for a repository
     ├── IndexUnreadable        the index exists but cannot be read
-    └── EmptyQuestion          a search or context was asked for nothing
+    ├── EmptyQuestion          a search or context was asked for nothing
+    └── ProviderError          the LLM provider refused, failed or cannot be reached
+        └── StreamCut          a streamed answer ended before the provider finished it
 """
 
 
@@ -50,3 +52,11 @@ class IndexUnreadable(CodeintelError):
 
 class EmptyQuestion(CodeintelError):
     pass
+
+
+class ProviderError(CodeintelError):
+    pass
+
+
+class StreamCut(ProviderError):
+    """The partial text is never an answer: callers discard it."""

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from codeintel.errors import ConfigError
 
@@ -189,6 +189,25 @@ class ContextSettings(_Section):
         return {"full": self.full, "skeleton": self.skeleton, "signature": self.signature}[view]
 
 
+Provider = Literal["openai", "anthropic"]
+
+
+class LLMSettings(_Section):
+    """The LLM provider ``ask`` and ``edit`` call. ``api_key`` defaults to the provider's
+    usual variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``); it is never written out."""
+
+    provider: Provider = Field(
+        "openai", description="openai: the chat-completions API (OpenAI, Ollama, vLLM, "
+        "llama.cpp, LM Studio); anthropic: the Messages API",
+    )  # fmt: skip
+    base_url: str = Field("", description="API root; default the provider's own")
+    model: str = Field("", description="model name, as the provider spells it")
+    api_key: SecretStr | None = Field(None, description="default from the provider's variable")
+    max_output_tokens: int = Field(2048, ge=1, description="longest answer asked for")
+    timeout: float = Field(60.0, gt=0, description="seconds without a byte before giving up")
+    max_retries: int = Field(4, ge=0, description="retries of rate limits, 5xx and timeouts")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -196,6 +215,7 @@ class Settings(BaseModel):
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     context: ContextSettings = Field(default_factory=ContextSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
 
 SECTIONS = tuple(Settings.model_fields)
