@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, SSEError
 
 from codeintel.agent.llm.base import Message, OnText, Reply, StopReason, Usage
 from codeintel.agent.llm.transport import (
+    HTTPAPI,
     Endpoint,
     Retryable,
-    Transport,
+    endpoint,
     event_error,
     parse_json,
 )
@@ -33,24 +33,16 @@ _STOPS: dict[str, StopReason] = {
 _TRANSIENT = frozenset({"overloaded_error", "rate_limit_error", "api_error", "timeout_error"})
 
 
-class AnthropicMessages:
+class AnthropicMessages(HTTPAPI):
     name = "anthropic"
-
-    def __init__(self, transport: Transport, model: str, max_output_tokens: int) -> None:
-        self.transport, self.model, self.max_output_tokens = transport, model, max_output_tokens
 
     @staticmethod
     def endpoint(base_url: str, model: str, api_key: str | None) -> Endpoint:
         headers = {"anthropic-version": API_VERSION}
         if api_key:
             headers["x-api-key"] = api_key
-        return Endpoint(
-            "the Anthropic API",
-            f"{(base_url or DEFAULT_BASE_URL).rstrip('/')}/v1/messages",
-            headers,
-            model,
-            f"set {KEY_VARIABLE} or CODEINTEL_LLM_API_KEY",
-        )
+        root = base_url or DEFAULT_BASE_URL
+        return endpoint("the Anthropic API", root, "/v1/messages", model, headers, KEY_VARIABLE)
 
     def complete(
         self, system: str, messages: Sequence[Message], on_text: OnText | None = None
@@ -66,9 +58,9 @@ class AnthropicMessages:
         return self.transport.post(body | {"stream": True}, self._read_stream, on_text)
 
     def _read_plain(self, response: httpx.Response, _: OnText) -> Reply:
-        data = parse_json(response.read().decode("utf-8", "replace"), self._name)
+        data = parse_json(response.read().decode("utf-8", "replace"), self.api_name)
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-            raise ProviderError(f"{self._name} answered without content: {data!r:.200}")
+            raise ProviderError(f"{self.api_name} answered without content: {data!r:.200}")
         text = "".join(
             block.get("text", "") for block in data["content"] if block.get("type") == "text"
         )
@@ -80,38 +72,31 @@ class AnthropicMessages:
         parts: list[str] = []
         start: dict[str, Any] = {}
         output, model, stop = 0, self.model, ""
-        try:
-            for event in EventSource(response).iter_sse():
-                if event.event == "ping":
-                    continue
-                data = parse_json(event.data, self._name) if event.data else {}
-                kind = event.event or (data.get("type") if isinstance(data, dict) else "")
-                if kind == "error":
-                    error = data.get("error") or {}
-                    if error.get("type") in _TRANSIENT:
-                        raise Retryable(f"error event: {event_error(data)}")
-                    raise ProviderError(f"{self._name} failed mid-answer: {event_error(data)}")
-                if kind == "message_start":
-                    message = data.get("message") or {}
-                    start, model = message.get("usage") or {}, message.get("model") or model
-                elif kind == "content_block_delta":
-                    delta = data.get("delta") or {}
-                    if delta.get("type") == "text_delta":
-                        parts.append(delta.get("text", ""))
-                        on_text(delta.get("text", ""))
-                elif kind == "message_delta":
-                    stop = (data.get("delta") or {}).get("stop_reason") or stop
-                    output = int((data.get("usage") or {}).get("output_tokens") or output)
-                elif kind == "message_stop":
-                    usage = _usage(start, output)
-                    return Reply("".join(parts), model, usage, _STOPS.get(stop, "other"))
-        except SSEError as exc:
-            raise ProviderError(f"{self._name} did not stream events: {exc}") from exc
+        for event in self.events(response):
+            if event.event == "ping":
+                continue
+            data = parse_json(event.data, self.api_name) if event.data else {}
+            kind = event.event or (data.get("type") if isinstance(data, dict) else "")
+            if kind == "error":
+                error = data.get("error") or {}
+                if error.get("type") in _TRANSIENT:
+                    raise Retryable(f"error event: {event_error(data)}")
+                raise ProviderError(f"{self.api_name} failed mid-answer: {event_error(data)}")
+            if kind == "message_start":
+                message = data.get("message") or {}
+                start, model = message.get("usage") or {}, message.get("model") or model
+            elif kind == "content_block_delta":
+                delta = data.get("delta") or {}
+                if delta.get("type") == "text_delta":
+                    parts.append(delta.get("text", ""))
+                    on_text(delta.get("text", ""))
+            elif kind == "message_delta":
+                stop = (data.get("delta") or {}).get("stop_reason") or stop
+                output = int((data.get("usage") or {}).get("output_tokens") or output)
+            elif kind == "message_stop":
+                usage = _usage(start, output)
+                return Reply("".join(parts), model, usage, _STOPS.get(stop, "other"))
         raise Retryable("the stream ended before message_stop")
-
-    @property
-    def _name(self) -> str:
-        return self.transport.endpoint.name
 
 
 def _usage(usage: dict[str, Any], streamed_output: int) -> Usage:

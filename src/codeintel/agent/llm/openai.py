@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, SSEError
 
 from codeintel.agent.llm.base import Message, OnText, Reply, StopReason, Usage
 from codeintel.agent.llm.transport import (
+    HTTPAPI,
     Endpoint,
     Retryable,
     Transport,
+    endpoint,
     event_error,
     parse_json,
 )
@@ -25,11 +26,11 @@ KEY_VARIABLE = "OPENAI_API_KEY"
 _STOPS: dict[str, StopReason] = {"stop": "end", "length": "max_tokens", "content_filter": "refusal"}
 
 
-class OpenAIChat:
+class OpenAIChat(HTTPAPI):
     name = "openai"
 
     def __init__(self, transport: Transport, model: str, max_output_tokens: int) -> None:
-        self.transport, self.model = transport, model
+        super().__init__(transport, model, max_output_tokens)
         # OpenAI's own API takes max_completion_tokens (max_tokens is refused by its
         # reasoning models); compatible servers know max_tokens.
         official = httpx.URL(transport.endpoint.url).host == "api.openai.com"
@@ -38,12 +39,9 @@ class OpenAIChat:
     @staticmethod
     def endpoint(base_url: str, model: str, api_key: str | None) -> Endpoint:
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        return Endpoint(
-            "the OpenAI-compatible API",
-            f"{(base_url or DEFAULT_BASE_URL).rstrip('/')}/chat/completions",
-            headers,
-            model,
-            f"set {KEY_VARIABLE} or CODEINTEL_LLM_API_KEY",
+        root = base_url or DEFAULT_BASE_URL
+        return endpoint(
+            "the OpenAI-compatible API", root, "/chat/completions", model, headers, KEY_VARIABLE
         )
 
     def complete(
@@ -61,12 +59,14 @@ class OpenAIChat:
         return self.transport.post(body, self._read_stream, on_text)
 
     def _read_plain(self, response: httpx.Response, _: OnText) -> Reply:
-        data = parse_json(response.read().decode("utf-8", "replace"), self.transport.endpoint.name)
+        data = parse_json(response.read().decode("utf-8", "replace"), self.api_name)
         try:
             choice = data["choices"][0]
             message = choice["message"]
         except (KeyError, IndexError, TypeError) as exc:
-            raise ProviderError(f"{self._name} answered without a choice: {data!r:.200}") from exc
+            raise ProviderError(
+                f"{self.api_name} answered without a choice: {data!r:.200}"
+            ) from exc
         refused = bool(message.get("refusal"))
         text = message.get("refusal") if refused else message.get("content")
         stop = "refusal" if refused else _STOPS.get(choice.get("finish_reason") or "", "other")
@@ -75,31 +75,24 @@ class OpenAIChat:
     def _read_stream(self, response: httpx.Response, on_text: OnText) -> Reply:
         parts: list[str] = []
         usage, model, stop = Usage(), self.model, ""
-        try:
-            for event in EventSource(response).iter_sse():
-                if event.data == "[DONE]":
-                    return Reply("".join(parts), model, usage, _STOPS.get(stop, "other"))
-                data = parse_json(event.data, self._name)
-                if message := event_error(data):
-                    raise Retryable(f"error event: {message}")
-                model = data.get("model") or model
-                if data.get("usage"):
-                    usage = _usage(data)
-                for choice in data.get("choices") or ():
-                    delta = choice.get("delta") or {}
-                    text = delta.get("content") or delta.get("refusal") or ""
-                    if delta.get("refusal"):
-                        stop = "content_filter"
-                    parts.append(text)
-                    on_text(text)
-                    stop = choice.get("finish_reason") or stop
-        except SSEError as exc:
-            raise ProviderError(f"{self._name} did not stream events: {exc}") from exc
+        for event in self.events(response):
+            if event.data == "[DONE]":
+                return Reply("".join(parts), model, usage, _STOPS.get(stop, "other"))
+            data = parse_json(event.data, self.api_name)
+            if message := event_error(data):
+                raise Retryable(f"error event: {message}")
+            model = data.get("model") or model
+            if data.get("usage"):
+                usage = _usage(data)
+            for choice in data.get("choices") or ():
+                delta = choice.get("delta") or {}
+                text = delta.get("content") or delta.get("refusal") or ""
+                if delta.get("refusal"):
+                    stop = "content_filter"
+                parts.append(text)
+                on_text(text)
+                stop = choice.get("finish_reason") or stop
         raise Retryable("the stream ended before [DONE]")
-
-    @property
-    def _name(self) -> str:
-        return self.transport.endpoint.name
 
 
 def _usage(data: dict[str, Any]) -> Usage:

@@ -15,11 +15,12 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from codeintel.agent.llm.base import OnText
 from codeintel.errors import ProviderError, StreamCut
@@ -53,6 +54,37 @@ class Endpoint:
     headers: dict[str, str]
     model: str
     key_hint: str
+
+
+def endpoint(
+    name: str,
+    root: str,
+    path: str,
+    model: str,
+    headers: dict[str, str],
+    key_variable: str,
+) -> Endpoint:
+    """The endpoint at ``root`` + ``path`` (``root`` without its trailing slash)."""
+    hint = f"set {key_variable} or CODEINTEL_LLM_API_KEY"
+    return Endpoint(name, f"{root.rstrip('/')}{path}", headers, model, hint)
+
+
+class HTTPAPI:
+    """What a provider over ``Transport`` shares: the transport, the model, the longest
+    answer asked for, and reading a stream's events."""
+
+    def __init__(self, transport: Transport, model: str, max_output_tokens: int) -> None:
+        self.transport, self.model, self.max_output_tokens = transport, model, max_output_tokens
+
+    @property
+    def api_name(self) -> str:
+        return self.transport.endpoint.name
+
+    def events(self, response: httpx.Response) -> Iterator[ServerSentEvent]:
+        try:
+            yield from EventSource(response).iter_sse()
+        except SSEError as exc:
+            raise ProviderError(f"{self.api_name} did not stream events: {exc}") from exc
 
 
 class CircuitBreaker:
