@@ -10,6 +10,7 @@ index's writer lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +24,10 @@ from codeintel.retrieval.query import require_question
 from codeintel.settings import SECTIONS, Settings, load_settings
 
 if TYPE_CHECKING:  # imported where used: `index status` needs none of them (cold start)
+    from codeintel.agent.ask import Answer, AskPrompt
     from codeintel.agent.context import Context
+    from codeintel.agent.llm import OnText, Provider
+    from codeintel.agent.llm.transport import CircuitBreaker
     from codeintel.indexer.pipeline import BuildReport, Progress
     from codeintel.indexer.snapshot import Snapshot
     from codeintel.retrieval.search import IndexCoverage, Searcher, SearchResults
@@ -49,6 +53,8 @@ class Workspace:
         self._lock = threading.Lock()
         self._embedders: dict[Purpose, LazyEmbedder] = {}
         self._searchers: dict[bool, Searcher] = {}  # by "with vectors"
+        self._provider: Provider | None = None
+        self._breaker: CircuitBreaker | None = None  # one per workspace: across its calls
 
     @classmethod
     def open(cls, path: Path | str = ".", notes: Notes = _ignore, **overrides: Any) -> Workspace:
@@ -156,11 +162,43 @@ class Workspace:
         )
         return replace(packed, retrieved=len(found), index=self._coverage(searcher, status))
 
+    def ask_prompt(
+        self, question: str, budget: int | None = None, lexical: bool = False
+    ) -> AskPrompt:
+        """The exact request ``ask`` would send (the context packed within ``budget``),
+        counted with the model's tokenizer where it is known; calls nothing."""
+        from codeintel.agent.ask import ask_prompt, prompt_encoding
+        from codeintel.indexer.tokens import TokenCounter
+
+        llm = self.settings.llm
+        encoding = prompt_encoding(llm.provider, llm.model, self.settings.context.encoding)
+        packed = self.context(question, budget=budget, encoding=encoding, lexical=lexical)
+        return ask_prompt(question, packed, TokenCounter(encoding))
+
+    def ask(
+        self,
+        question: str,
+        budget: int | None = None,
+        on_text: OnText | None = None,
+        lexical: bool = False,
+    ) -> Answer:
+        """The configured LLM's answer to ``question`` from the packed context, its
+        citations checked; ``on_text`` receives the answer as it streams."""
+        from codeintel.agent.ask import Answer, citations_in
+
+        started = time.perf_counter()
+        provider = self._llm()  # before retrieval: a missing setting fails at once
+        prompt = self.ask_prompt(question, budget, lexical)
+        reply = provider.complete(prompt.system, prompt.messages, on_text)
+        cited = citations_in(reply.text, prompt.context.items)
+        return Answer(reply.text, cited, prompt.context, reply, time.perf_counter() - started)
+
     def close(self) -> None:
         """Drop loaded state (searchers, the model); the workspace stays usable."""
         with self._lock:
             self._searchers.clear()
             self._embedders.clear()
+            self._provider = None
 
     # -- assembly ---------------------------------------------------------------------
 
@@ -170,6 +208,16 @@ class Workspace:
                 f"no index in {self.root / self.folder} or any folder above it; run "
                 "`codeintel index build` in the repository's root folder"
             )
+
+    def _llm(self) -> Provider:
+        from codeintel.agent.llm import open_provider
+        from codeintel.agent.llm.transport import CircuitBreaker
+
+        with self._lock:
+            if self._provider is None:
+                self._breaker = self._breaker or CircuitBreaker()
+                self._provider = open_provider(self.settings.llm, breaker=self._breaker)
+            return self._provider
 
     def _lazy_embedder(self, purpose: Purpose) -> LazyEmbedder:
         with self._lock:

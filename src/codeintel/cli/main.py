@@ -330,3 +330,79 @@ def context(
         f"-- {packed.tokens}/{packed.budget} tokens ({packed.encoding}), {len(packed.items)} items",
         err=True,
     )
+
+
+@main.command()
+@click.argument("question")
+@click.option(
+    "--budget",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Token budget of the context (default: context.budget, 8000).",
+)
+@_repo_option
+@_lexical_option
+@click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the exact request and its tokens; call nothing."
+)
+def ask(
+    question: str,
+    budget: int | None,
+    repo_path: Path,
+    lexical: bool,
+    as_json: bool,
+    dry_run: bool,
+) -> None:
+    """Answer QUESTION from the code, without editing it (the LLM of the [llm] settings)."""
+    workspace = _workspace(repo_path)
+    if dry_run:
+        prompt = workspace.ask_prompt(question, budget, lexical)
+        if as_json:
+            _emit_json(prompt.to_json())
+            return
+        click.echo(f"--- system\n{prompt.system}\n")
+        for message in prompt.messages:
+            click.echo(f"--- {message.role}\n{message.content}\n")
+        context = prompt.context
+        click.echo(
+            f"-- {prompt.tokens} tokens ({prompt.encoding}) with the chat framing; the context "
+            f"{context.tokens}/{context.budget}, {len(context.items)} items; nothing was sent",
+            err=True,
+        )
+        return
+    try:
+        answer = workspace.ask(
+            question, budget, None if as_json else _stream_to_stdout, lexical=lexical
+        )
+    except KeyboardInterrupt:
+        click.echo("\ncodeintel: stopped; the partial answer is not kept", err=True)
+        sys.exit(130)
+    if as_json:
+        _emit_json(answer.to_json())
+        return
+    click.echo()
+    for citation in answer.citations:
+        if not citation.valid:
+            _note(
+                f"{citation.path}:{citation.start_line}-{citation.end_line} is cited but the "
+                "context did not show those lines: check it"
+            )
+    if answer.reply.stop_reason == "max_tokens":
+        _note("the answer was cut at llm.max_output_tokens")
+    elif answer.reply.stop_reason == "refusal":
+        _note("the model refused to answer")
+    usage, context = answer.reply.usage, answer.context
+    valid = sum(citation.valid for citation in answer.citations)
+    click.echo(
+        f"-- {answer.reply.model}: {usage.prompt_tokens} prompt tokens ({usage.cached_tokens} "
+        f"cached), {usage.completion_tokens} completion; context {context.tokens}/"
+        f"{context.budget}; {valid}/{len(answer.citations)} citations shown in the context; "
+        f"{answer.seconds:.1f} s",
+        err=True,
+    )
+
+
+def _stream_to_stdout(text: str) -> None:
+    click.echo(text, nl=False)
+    sys.stdout.flush()
