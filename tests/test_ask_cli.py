@@ -14,20 +14,15 @@ from click.testing import CliRunner
 
 from codeintel.cli.main import main
 from codeintel.indexer.tokens import TokenCounter
-from tests.conftest import write_files
 from tests.provider_server import ProviderServer, events, reply
-from tests.test_context_cli import ITEM_KEYS, SOURCE
+from tests.test_context_cli import ITEM_KEYS, indexed_billing
 
 QUESTION = "how is the invoice total computed"
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("billing")
-    write_files(root, SOURCE)
-    result = CliRunner().invoke(main, ["index", "build", str(root), "--model", "hashing:64"])
-    assert result.exit_code == 0, result.output
-    return root
+    return indexed_billing(tmp_path_factory)
 
 
 @pytest.fixture

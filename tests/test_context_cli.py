@@ -37,13 +37,18 @@ SOURCE = {
 ITEM_KEYS = {"kind", "path", "start_line", "end_line", "symbol", "view", "shape", "tokens", "score"}
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def indexed_billing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``SOURCE`` written and indexed (hashing vectors), as a user would."""
     root = tmp_path_factory.mktemp("billing")
     write_files(root, SOURCE)
     result = CliRunner().invoke(main, ["index", "build", str(root), "--model", "hashing:64"])
     assert result.exit_code == 0, result.output
     return root
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return indexed_billing(tmp_path_factory)
 
 
 def context(repo: Path, *args: str) -> dict[str, object]:

@@ -199,6 +199,12 @@ _repo_option = click.option(
     default=".",
     help="A folder of the repository (default: current).",
 )
+_budget_option = click.option(
+    "--budget",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Token budget of the context (default: context.budget, 8000).",
+)
 _lexical_option = click.option(
     "--lexical", is_flag=True, help="Skip the vector signals (no model load: fast)."
 )
@@ -274,12 +280,7 @@ def _say_coverage(coverage: IndexCoverage, lexical: bool) -> None:
 
 @main.command()
 @click.argument("query")
-@click.option(
-    "--budget",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Token budget of the context (default: context.budget, 8000).",
-)
+@_budget_option
 @_repo_option
 @click.option(
     "--encoding",
@@ -334,12 +335,7 @@ def context(
 
 @main.command()
 @click.argument("question")
-@click.option(
-    "--budget",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Token budget of the context (default: context.budget, 8000).",
-)
+@_budget_option
 @_repo_option
 @_lexical_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
