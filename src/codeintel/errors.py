@@ -13,6 +13,7 @@ into one line in exactly one place; anything else is a bug and shows a traceback
     ├── NotIndexed             no index exists yet for a repository
     ├── IndexUnreadable        the index exists but cannot be read
     ├── EmptyQuestion          a search or context was asked for nothing
+    ├── EditRefused            an edit that would leave the repository, or touch what it may not
     └── ProviderError          the LLM provider refused, failed or cannot be reached
         └── StreamCut          a streamed answer ended before the provider finished it
 """
@@ -51,6 +52,10 @@ class IndexUnreadable(CodeintelError):
 
 
 class EmptyQuestion(CodeintelError):
+    pass
+
+
+class EditRefused(CodeintelError):
     pass
 
 
