@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.provider_server import ProviderServer
 
 # Property tests take their settings from a profile named by HYPOTHESIS_PROFILE: "ci", the
 # default, replays the same examples on every run, so a test never fails by chance;
@@ -56,3 +59,10 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> None:
 
 def git_init(root: Path) -> None:
     subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
+@pytest.fixture
+def server() -> Iterator[ProviderServer]:
+    """A loopback HTTP server playing an LLM provider (``tests/provider_server.py``)."""
+    with ProviderServer().running() as running:
+        yield running

@@ -5,7 +5,6 @@ checked against the context, and provider and setting errors as one line."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,6 @@ QUESTION = "how is the invoice total computed"
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return indexed_billing(tmp_path_factory)
-
-
-@pytest.fixture
-def server() -> Iterator[ProviderServer]:
-    with ProviderServer().running() as running:
-        yield running
 
 
 def run(repo: Path, server: ProviderServer | None, *args: str, model: str = "gpt-4o") -> Any:

@@ -4,7 +4,6 @@ short or malformed, final 4xx, the circuit breaker, Ctrl-C, and the settings tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from codeintel.settings import LLMSettings, load_settings
 from tests.provider_server import ProviderServer, Scripted, events, reply
 
 QUESTION = [Message("user", "Where is the cache key built?")]
-
-
-@pytest.fixture
-def server() -> Iterator[ProviderServer]:
-    with ProviderServer().running() as running:
-        yield running
 
 
 class Calls:

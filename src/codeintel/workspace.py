@@ -24,12 +24,14 @@ from codeintel.retrieval.query import require_question
 from codeintel.settings import SECTIONS, Settings, load_settings
 
 if TYPE_CHECKING:  # imported where used: `index status` needs none of them (cold start)
-    from codeintel.agent.ask import Answer, AskPrompt
+    from codeintel.agent.ask import Answer, Prompt
     from codeintel.agent.context import Context
+    from codeintel.agent.edit import EditPlan
     from codeintel.agent.llm import OnText, Provider
     from codeintel.agent.llm.transport import CircuitBreaker
     from codeintel.indexer.pipeline import BuildReport, Progress
     from codeintel.indexer.snapshot import Snapshot
+    from codeintel.indexer.tokens import TokenCounter
     from codeintel.retrieval.search import IndexCoverage, Searcher, SearchResults
 
 Notes = Callable[[str], None]
@@ -162,18 +164,12 @@ class Workspace:
         )
         return replace(packed, retrieved=len(found), index=self._coverage(searcher, status))
 
-    def ask_prompt(
-        self, question: str, budget: int | None = None, lexical: bool = False
-    ) -> AskPrompt:
+    def ask_prompt(self, question: str, budget: int | None = None, lexical: bool = False) -> Prompt:
         """The exact request ``ask`` would send (the context packed within ``budget``),
         counted with the model's tokenizer where it is known; calls nothing."""
-        from codeintel.agent.ask import ask_prompt, prompt_encoding
-        from codeintel.indexer.tokens import TokenCounter
+        from codeintel.agent.ask import ask_prompt
 
-        llm = self.settings.llm
-        encoding = prompt_encoding(llm.provider, llm.model, self.settings.context.encoding)
-        packed = self.context(question, budget=budget, encoding=encoding, lexical=lexical)
-        return ask_prompt(question, packed, TokenCounter(encoding))
+        return ask_prompt(question, *self._packed_for_llm(question, budget, lexical))
 
     def ask(
         self,
@@ -192,6 +188,50 @@ class Workspace:
         reply = provider.complete(prompt.system, prompt.messages, on_text)
         cited = citations_in(reply.text, prompt.context.items)
         return Answer(reply.text, cited, prompt.context, reply, time.perf_counter() - started)
+
+    def edit_plan(
+        self,
+        instruction: str,
+        budget: int | None = None,
+        on_text: OnText | None = None,
+        lexical: bool = False,
+    ) -> EditPlan:
+        """The configured LLM's edit for ``instruction``, grounded in the packed context and
+        checked against the files (each block applies exactly once); nothing is written."""
+        from codeintel.agent.edit import edit_prompt, plan_edit
+
+        provider = self._llm()
+        prompt = edit_prompt(instruction, *self._packed_for_llm(instruction, budget, lexical))
+        return plan_edit(provider, instruction, prompt, self.root, on_text)
+
+    def _packed_for_llm(
+        self, request: str, budget: int | None, lexical: bool
+    ) -> tuple[Context, TokenCounter]:
+        """The context for ``request``, counted with the configured LLM's tokenizer (where
+        tiktoken knows it, else ``context.encoding``), and that counter."""
+        from codeintel.agent.ask import prompt_encoding
+        from codeintel.indexer.tokens import TokenCounter
+
+        llm = self.settings.llm
+        encoding = prompt_encoding(llm.provider, llm.model, self.settings.context.encoding)
+        packed = self.context(request, budget=budget, encoding=encoding, lexical=lexical)
+        return packed, TokenCounter(encoding)
+
+    def apply_edit(self, plan: EditPlan, progress: Progress | None = None) -> BuildReport:
+        """Write the plan's changes (all or nothing; ``undo`` reverts them), then re-index
+        the files they changed, vectors included."""
+        from codeintel.agent.apply import apply_changes
+
+        apply_changes(self.root, plan.changes)
+        return self.build(progress=progress)
+
+    def undo(self, progress: Progress | None = None) -> tuple[list[str], BuildReport]:
+        """Restore the files of the last edit not undone yet, byte for byte, and re-index
+        them; the paths restored."""
+        from codeintel.agent.apply import undo
+
+        restored = undo(self.root)
+        return restored, self.build(progress=progress)
 
     def close(self) -> None:
         """Drop loaded state (searchers, the model); the workspace stays usable."""

@@ -12,19 +12,22 @@ file it names back as it was: never half an edit.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codeintel.agent.edit_blocks import BlockError, EditBlock, apply_block
 from codeintel.errors import EditRefused
+from codeintel.indexer.lock import writer_lock
 
 EDITS_DIR = Path(".codeintel") / "edits"
+LOCK_TIMEOUT = 30.0  # seconds an edit or undo waits for another one
 _FORBIDDEN = (".git", ".codeintel")
 
 
@@ -111,41 +114,46 @@ def _read_text(path: Path, shown: str) -> tuple[str | None, bytes | None, bool]:
 
 
 def apply_changes(root: Path, changes: Sequence[FileChange]) -> int:
-    """Write ``changes`` all or nothing; the number of the undo entry that reverts them."""
-    recover(root)
-    folder = _edits(root)
-    journal = folder / "journal.json"
-    _write_atomically(journal, json.dumps(_entry(changes)).encode())
-    for change in changes:
-        _put(root, change)
-    number = 1 + max((int(path.stem) for path in (folder / "undo").glob("*.json")), default=0)
-    os.replace(journal, folder / "undo" / f"{number:06d}.json")
-    return number
+    """Write ``changes`` all or nothing; the number of the undo entry that reverts them.
+    Refused, writing nothing, if a file is no longer what the changes were planned on."""
+    with _editing(root) as folder:
+        recover(root)
+        if moved := [c.path for c in changes if _current(root, c.path) != c.old]:
+            raise EditRefused(
+                f"{', '.join(moved)} changed since the edit was planned; nothing written"
+            )
+        journal = folder / "journal.json"
+        _write_atomically(journal, json.dumps(_entry(changes)).encode())
+        for change in changes:
+            _put(root, change)
+        undone = (int(path.stem) for path in (folder / "undo").glob("*.json"))
+        number = 1 + max(undone, default=0)
+        os.replace(journal, folder / "undo" / f"{number:06d}.json")
+        return number
 
 
 def undo(root: Path) -> list[str]:
     """Restore, byte for byte, the files of the most recent edit not undone yet (which must
     be as that edit left them); the paths restored."""
-    recover(root)
-    folder = _edits(root)
-    entries = sorted((folder / "undo").glob("*.json"))
-    if not entries:
-        raise EditRefused("nothing to undo: no edit was applied here (or all were undone)")
-    changes = [_change(item) for item in json.loads(entries[-1].read_bytes())["files"]]
-    moved = [c.path for c in changes if _current(root, c.path) != c.new]
-    if moved:
-        raise EditRefused(
-            f"the last edit's files changed since ({', '.join(moved)}); undo refused, "
-            "nothing restored"
-        )
-    inverse = [FileChange(c.path, c.new, c.old, c.mode) for c in changes]
-    journal = folder / "journal.json"
-    _write_atomically(journal, json.dumps(_entry(inverse)).encode())
-    for change in inverse:
-        _put(root, change)
-    entries[-1].unlink()
-    journal.unlink()
-    return [change.path for change in changes]
+    with _editing(root) as folder:
+        recover(root)
+        entries = sorted((folder / "undo").glob("*.json"))
+        if not entries:
+            raise EditRefused("nothing to undo: no edit was applied here (or all were undone)")
+        changes = [_change(item) for item in json.loads(entries[-1].read_bytes())["files"]]
+        if moved := [c.path for c in changes if _current(root, c.path) != c.new]:
+            raise EditRefused(
+                f"the last edit's files changed since ({', '.join(moved)}); undo refused, "
+                "nothing restored"
+            )
+        inverse = [FileChange(c.path, c.new, c.old, c.mode) for c in changes]
+        journal = folder / "journal.json"
+        _write_atomically(journal, json.dumps(_entry(inverse)).encode())
+        for change in inverse:
+            _put(root, change)
+        entries[-1].unlink()
+        journal.unlink()
+        return [change.path for change in changes]
 
 
 def recover(root: Path) -> list[str]:
@@ -206,10 +214,14 @@ def _umask() -> int:
     return current
 
 
-def _edits(root: Path) -> Path:
+@contextlib.contextmanager
+def _editing(root: Path) -> Iterator[Path]:
+    """The edits folder, held against every other edit or undo of the repository."""
     folder = root / EDITS_DIR
     (folder / "undo").mkdir(parents=True, exist_ok=True)
-    return folder
+    advice = "wait for it to finish"
+    with writer_lock(folder / "lock", LOCK_TIMEOUT, None, "edit", "these files", advice):
+        yield folder
 
 
 def _current(root: Path, path: str) -> bytes | None:

@@ -34,9 +34,9 @@ class Citation:
 
 
 @dataclass(frozen=True)
-class AskPrompt:
-    """The exact request: system text, messages, and their tokens as the counter counts
-    them (content, roles and chat framing)."""
+class Prompt:
+    """The exact request of ``ask`` or ``edit``: system text, messages, and their tokens as
+    the counter counts them (content, roles and chat framing)."""
 
     system: str
     messages: tuple[Message, ...]
@@ -96,13 +96,16 @@ def prompt_encoding(provider: str, model: str, default: str) -> str:
     return default
 
 
-def ask_prompt(question: str, context: Context, counter: TokenCounter) -> AskPrompt:
-    user = f"{context.text.rstrip()}\n\nQuestion: {question.strip()}"
-    messages = (Message("user", user),)
-    request = [{"role": "system", "content": SYSTEM}] + [asdict(m) for m in messages]
-    return AskPrompt(
-        SYSTEM, messages, counter.count_messages(request), counter.encoding_name, context
-    )
+def ask_prompt(question: str, context: Context, counter: TokenCounter) -> Prompt:
+    return build_prompt(SYSTEM, f"Question: {question.strip()}", context, counter)
+
+
+def build_prompt(system: str, request: str, context: Context, counter: TokenCounter) -> Prompt:
+    """One user message: the context, then ``request``; counted as the chat API sends it."""
+    messages = (Message("user", f"{context.text.rstrip()}\n\n{request}"),)
+    framed = [{"role": "system", "content": system}] + [asdict(m) for m in messages]
+    tokens = counter.count_messages(framed)
+    return Prompt(system, messages, tokens, counter.encoding_name, context)
 
 
 def citations_in(answer: str, items: Sequence[ContextItem]) -> tuple[Citation, ...]:

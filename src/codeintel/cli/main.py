@@ -402,3 +402,60 @@ def ask(
 def _stream_to_stdout(text: str) -> None:
     click.echo(text, nl=False)
     sys.stdout.flush()
+
+
+@main.command()
+@click.argument("instruction")
+@_budget_option
+@_repo_option
+@_lexical_option
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+@click.option("--dry-run", is_flag=True, help="Show the diff the model proposes; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the edit as JSON.")
+def edit(
+    instruction: str,
+    budget: int | None,
+    repo_path: Path,
+    lexical: bool,
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Change the code as INSTRUCTION says: the LLM's edit, shown as a diff, applied on
+    confirmation (all files or none; `codeintel undo` reverts it), then re-indexed."""
+    from codeintel.cli.progress import TerminalProgress
+
+    workspace = _workspace(repo_path)
+    plan = workspace.edit_plan(instruction, budget, lexical=lexical)
+    if not as_json:
+        click.echo(plan.diff, nl=False)
+    if not plan.changes:
+        _note("the model's blocks change nothing")
+    asked = not (as_json or yes or dry_run) and sys.stdin.isatty()
+    count = _plural(len(plan.changes), "file", "files")
+    apply = (
+        bool(plan.changes)
+        and not dry_run
+        and (yes or (asked and click.confirm(f"Apply to {count}?")))
+    )
+    if apply:
+        with TerminalProgress() as progress:
+            workspace.apply_edit(plan, progress)
+    if as_json:
+        _emit_json({**plan.to_json(), "applied": apply})
+    elif apply:
+        _note(f"applied to {count} and re-indexed; `codeintel undo` reverts it")
+    elif plan.changes:
+        _note("nothing written" + ("" if dry_run or asked else "; --yes applies it"))
+
+
+@main.command("undo")
+@_repo_option
+def undo_command(repo_path: Path) -> None:
+    """Restore the files of the last edit, byte for byte, and re-index them."""
+    from codeintel.cli.progress import TerminalProgress
+
+    workspace = _workspace(repo_path)
+    with TerminalProgress() as progress:
+        restored, _ = workspace.undo(progress)
+    _note(f"restored {', '.join(restored)}")

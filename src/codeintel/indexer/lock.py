@@ -23,9 +23,14 @@ def _holder(handle: int) -> str:
 
 @contextlib.contextmanager
 def writer_lock(
-    path: Path, timeout: float, on_wait: Callable[[str], None] | None = None
+    path: Path,
+    timeout: float,
+    on_wait: Callable[[str], None] | None = None,
+    writer: str = "indexer",
+    writes: str = "this index",
+    advice: str = "wait for it to finish or raise index.lock_timeout",
 ) -> Iterator[None]:
-    """Hold the lock at ``path``; wait up to ``timeout`` seconds for another writer."""
+    """Hold the lock at ``path``; wait up to ``timeout`` seconds for another ``writer``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = os.open(path, _CREATE, 0o644)
     try:
@@ -39,11 +44,10 @@ def writer_lock(
                 holder = _holder(handle)
                 if time.monotonic() >= deadline:
                     raise IndexLocked(
-                        f"another indexer (pid {holder}) is writing this index; wait for it "
-                        "to finish or raise index.lock_timeout"
+                        f"another {writer} (pid {holder}) is writing {writes}; {advice}"
                     ) from None
                 if on_wait and not told:
-                    on_wait(f"waiting for another indexer (pid {holder}) to finish")
+                    on_wait(f"waiting for another {writer} (pid {holder}) to finish")
                     told = True
                 time.sleep(_POLL_SECONDS)
         os.ftruncate(handle, 0)

@@ -1,0 +1,123 @@
+"""Edits grounded in retrieved code: the model answers an instruction with SEARCH/REPLACE
+blocks over the packed context; blocks that cannot be applied are sent back once, saying
+what failed, and a second failure writes nothing."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from codeintel.agent.apply import EditRejected, FileChange, plan_changes
+from codeintel.agent.ask import Prompt, build_prompt, context_summary
+from codeintel.agent.context import Context
+from codeintel.agent.edit_blocks import BlockError, parse_blocks
+from codeintel.agent.llm.base import Message, OnText, Provider, Reply, Usage
+from codeintel.errors import EditRefused
+from codeintel.indexer.tokens import TokenCounter
+
+SYSTEM = """You change a codebase as instructed, working from the code excerpts given (each \
+starts with a header `path:start-end`). Answer with one or two sentences on what you \
+change, then one SEARCH/REPLACE block per change, exactly in this format:
+
+path/to/file.py
+<<<<<<< SEARCH
+lines copied exactly from the file, enough to match in one place only
+=======
+the lines that replace them
+>>>>>>> REPLACE
+
+Copy SEARCH lines exactly as the file has them (the excerpts show the file's text). To \
+create a file, leave SEARCH empty. Use paths as the headers show them, relative to the \
+repository. Change only what the instruction needs."""
+
+INSTRUCTION = "Instruction: {}"
+RETRY = """These blocks could not be applied, so nothing was changed:
+{}
+Answer again with every block of the change, corrected."""
+
+
+@dataclass(frozen=True)
+class EditPlan:
+    """What an edit would write (``changes``, shown as ``diff``), and how it came about."""
+
+    instruction: str
+    answer: str
+    changes: tuple[FileChange, ...]
+    diff: str
+    prompt: Prompt
+    replies: tuple[Reply, ...]
+
+    @property
+    def usage(self) -> Usage:
+        usages = [reply.usage for reply in self.replies]
+        return Usage(*(sum(getattr(u, name) for u in usages) for name in asdict(Usage())))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "instruction": self.instruction,
+            "answer": self.answer,
+            "files": [change.path for change in self.changes],
+            "diff": self.diff,
+            "context": context_summary(self.prompt.context),
+            "usage": asdict(self.usage),
+            "model": self.replies[-1].model,
+            "attempts": len(self.replies),
+        }
+
+
+def edit_prompt(instruction: str, context: Context, counter: TokenCounter) -> Prompt:
+    return build_prompt(SYSTEM, INSTRUCTION.format(instruction.strip()), context, counter)
+
+
+def plan_edit(
+    provider: Provider,
+    instruction: str,
+    prompt: Prompt,
+    root: Path,
+    on_text: OnText | None = None,
+) -> EditPlan:
+    """Ask for the edit; on blocks that cannot be applied, ask once more, saying why."""
+    messages = list(prompt.messages)
+    replies: list[Reply] = []
+    for attempt in range(2):
+        reply = provider.complete(prompt.system, messages, on_text)
+        replies.append(reply)
+        try:
+            changes = _changes(root, reply.text)
+        except EditRejected as rejected:
+            if attempt:
+                raise EditRefused(
+                    "the model's edit could not be applied, also after being told why: "
+                    + "; ".join(rejected.failures)
+                ) from None
+            failures = "\n".join(f"- {failure}" for failure in rejected.failures)
+            messages += [Message("assistant", reply.text), Message("user", RETRY.format(failures))]
+            continue
+        return EditPlan(
+            instruction, reply.text, tuple(changes), unified_diff(changes), prompt, tuple(replies)
+        )
+    raise AssertionError("unreachable")  # the second attempt returns or raises
+
+
+def _changes(root: Path, answer: str) -> list[FileChange]:
+    try:
+        blocks = parse_blocks(answer)
+    except BlockError as exc:
+        raise EditRejected([str(exc)]) from None
+    if not blocks:
+        raise EditRejected(["the answer holds no SEARCH/REPLACE block"])
+    return plan_changes(root, blocks)
+
+
+def unified_diff(changes: Sequence[FileChange]) -> str:
+    parts: list[str] = []
+    for change in changes:
+        old = (change.old or b"").decode("utf-8").splitlines(keepends=True)
+        new = (change.new or b"").decode("utf-8").splitlines(keepends=True)
+        before = f"a/{change.path}" if change.old is not None else "/dev/null"
+        after = f"b/{change.path}" if change.new is not None else "/dev/null"
+        parts.extend(difflib.unified_diff(old, new, before, after))
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in parts)
