@@ -121,3 +121,24 @@ def test_provider_and_setting_errors_are_one_line(repo: Path, server: ProviderSe
     assert len(server.requests) == 1  # no model: nothing sent
     result = CliRunner().invoke(main, ["ask", "  ", "--path", str(repo), "--dry-run"])
     assert result.exit_code == 1 and "\n" not in result.stderr.strip()
+
+
+def test_usage_totals_what_asks_cost_and_saved(repo: Path, server: ProviderServer) -> None:
+    before = json.loads(CliRunner().invoke(main, ["usage", "--path", str(repo), "--json"]).stdout)
+    server.script += [reply(answer_citing("One.")), reply(answer_citing("Two."))]
+    for _ in range(2):
+        assert run(repo, server, "--budget", "150", "--json").exit_code == 0
+    after = json.loads(CliRunner().invoke(main, ["usage", "--path", str(repo), "--json"]).stdout)
+    assert after["calls"]["ask"] - before["calls"].get("ask", 0) == 2
+    assert after["prompt_tokens"] - before["prompt_tokens"] == 600  # the provider's counts
+    assert after["completion_tokens"] - before["completion_tokens"] == 40
+    context = dry_run(repo, "--budget", "150")["context"]
+    counter = TokenCounter("o200k_base")
+    whole = sum(
+        counter.count((repo / path).read_text())
+        for path in {item["path"] for item in context["items"]}
+    )
+    assert after["whole_files_tokens"] - before["whole_files_tokens"] == 2 * whole
+    assert after["saved"] == after["whole_files_tokens"] - after["context_tokens"]
+    text = CliRunner().invoke(main, ["usage", "--path", str(repo)]).stdout
+    assert "provider tokens:" in text and "saved" in text

@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # imported where used: `index status` needs none of them (col
     from codeintel.agent.ask import Answer, Prompt
     from codeintel.agent.context import Context
     from codeintel.agent.edit import EditPlan
-    from codeintel.agent.llm import OnText, Provider
+    from codeintel.agent.ledger import Totals
+    from codeintel.agent.llm import OnText, Provider, Usage
     from codeintel.agent.llm.transport import CircuitBreaker
     from codeintel.indexer.pipeline import BuildReport, Progress
     from codeintel.indexer.snapshot import Snapshot
@@ -186,6 +187,7 @@ class Workspace:
         provider = self._llm()  # before retrieval: a missing setting fails at once
         prompt = self.ask_prompt(question, budget, lexical)
         reply = provider.complete(prompt.system, prompt.messages, on_text)
+        self._record("ask", reply.model, reply.usage, prompt)
         cited = citations_in(reply.text, prompt.context.items)
         return Answer(reply.text, cited, prompt.context, reply, time.perf_counter() - started)
 
@@ -202,7 +204,23 @@ class Workspace:
 
         provider = self._llm()
         prompt = edit_prompt(instruction, *self._packed_for_llm(instruction, budget, lexical))
-        return plan_edit(provider, instruction, prompt, self.root, on_text)
+        plan = plan_edit(provider, instruction, prompt, self.root, on_text)
+        self._record("edit", plan.replies[-1].model, plan.usage, prompt)
+        return plan
+
+    def usage(self) -> Totals:
+        """What ``ask`` and ``edit`` cost here, by the provider's counts, and what their
+        contexts saved against sending the whole files they drew from."""
+        from codeintel.agent.ledger import totals
+
+        return totals(self.root)
+
+    def _record(self, command: str, model: str, usage: Usage, prompt: Prompt) -> None:
+        from codeintel.agent.ledger import entry_for, record
+        from codeintel.indexer.tokens import TokenCounter
+
+        counter = TokenCounter(prompt.encoding)
+        record(self.root, entry_for(self.root, command, model, usage, prompt.context, counter))
 
     def _packed_for_llm(
         self, request: str, budget: int | None, lexical: bool

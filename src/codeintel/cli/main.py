@@ -459,3 +459,25 @@ def undo_command(repo_path: Path) -> None:
     with TerminalProgress() as progress:
         restored, _ = workspace.undo(progress)
     _note(f"restored {', '.join(restored)}")
+
+
+@main.command()
+@_repo_option
+@click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
+def usage(repo_path: Path, as_json: bool) -> None:
+    """What ask and edit cost here (the provider's own token counts), and what their
+    contexts saved against sending the whole files they drew from."""
+    totals = _workspace(repo_path).usage()
+    if as_json:
+        _emit_json(totals.to_json())
+        return
+    calls = ", ".join(f"{count} {command}" for command, count in sorted(totals.calls.items()))
+    click.echo(f"calls: {calls or 'none yet'}")
+    click.echo(
+        f"provider tokens: {totals.prompt_tokens:,} prompt ({totals.cached_tokens:,} cached), "
+        f"{totals.completion_tokens:,} completion"
+    )
+    click.echo(
+        f"contexts: {totals.context_tokens:,} tokens, against {totals.whole_files_tokens:,} "
+        f"for the whole files they drew from: {totals.saved:,} saved"
+    )
