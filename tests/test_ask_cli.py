@@ -28,7 +28,9 @@ def run(repo: Path, server: ProviderServer | None, *args: str, model: str = "gpt
     env = {"CODEINTEL_LLM_MODEL": model, "OPENAI_API_KEY": "sk-test"}
     if server is not None:
         env["CODEINTEL_LLM_BASE_URL"] = server.url + "/v1"
-    command = ["ask", QUESTION, "--path", str(repo), "--lexical", *args]
+    share = ["--set", "llm.request_share=0"] if "--set-share" in args else []
+    args = tuple(arg for arg in args if arg != "--set-share")
+    command = [*share, "ask", QUESTION, "--path", str(repo), "--lexical", *args]
     return CliRunner().invoke(main, command, env=env)
 
 
@@ -52,7 +54,8 @@ def test_dry_run_is_the_exact_request_within_budget(repo: Path) -> None:
     messages = [{"role": "system", "content": data["system"]}, *data["messages"]]
     assert data["encoding"] == "o200k_base"  # gpt-4o's own tokenizer
     assert data["tokens"] == TokenCounter("o200k_base").count_messages(messages)
-    assert 0 < data["context"]["tokens"] <= 300 == data["context"]["budget"]
+    kept = int(300 * 0.25)  # llm.request_share: for code the model asks for by name
+    assert 0 < data["context"]["tokens"] <= 300 - kept == data["context"]["budget"]
     assert data["messages"][0]["content"].endswith(f"Question: {QUESTION}")
     assert "billing/invoice.py:" in data["messages"][0]["content"]
     text = run(repo, None, "--dry-run").stdout
@@ -142,3 +145,34 @@ def test_usage_totals_what_asks_cost_and_saved(repo: Path, server: ProviderServe
     assert after["saved"] == after["whole_files_tokens"] - after["context_tokens"]
     text = CliRunner().invoke(main, ["usage", "--path", str(repo)]).stdout
     assert "provider tokens:" in text and "saved" in text
+
+
+def test_the_model_may_ask_for_code_by_name(repo: Path, server: ProviderServer) -> None:
+    server.script += [
+        reply(answer_citing("NEED: billing/tax.py\nNEED: `Invoice.total_cents`")),
+        reply(answer_citing("NEED: billing/tax.py")),  # nothing new: no more code
+        reply(answer_citing("VAT is billing/tax.py:4-6.")),
+    ]
+    result = run(repo, server, "--json", "--budget", "1000")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    first, second, third = (request.body["messages"] for request in server.requests)
+    assert "NEED: <file path or symbol>" in first[0]["content"]
+    sent = second[-1]["content"]
+    assert sent.startswith("The code you asked for (billing/tax.py, Invoice.total_cents)")
+    assert "def tax_cents(invoice):" in sent and "def total_cents(self):" in sent
+    assert third[-1]["content"].startswith("No more code can be sent")
+    assert data["citations"] == [
+        {"path": "billing/tax.py", "start_line": 4, "end_line": 6, "valid": True}
+    ]
+    [requested] = data["requested"]
+    assert 0 < requested["tokens"] <= requested["budget"] == int(1000 * 0.25)
+    assert data["usage"]["prompt_tokens"] == 900  # the three calls' usage, summed
+
+
+def test_no_code_by_name_when_the_share_is_zero(repo: Path, server: ProviderServer) -> None:
+    server.script.append(reply(answer_citing("NEED: billing/tax.py")))
+    result = run(repo, server, "--json", "--set-share")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["answer"] == "NEED: billing/tax.py"
+    assert "NEED:" not in server.requests[0].body["messages"][0]["content"]

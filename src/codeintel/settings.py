@@ -206,6 +206,10 @@ class LLMSettings(_Section):
     max_output_tokens: int = Field(2048, ge=1, description="longest answer asked for")
     timeout: float = Field(60.0, gt=0, description="seconds without a byte before giving up")
     max_retries: int = Field(4, ge=0, description="retries of rate limits, 5xx and timeouts")
+    request_share: float = Field(
+        0.25, ge=0, lt=1, description="share of the budget kept for code the model asks for by "
+        "name (a path or symbol, two rounds at most); 0: it cannot ask",
+    )  # fmt: skip
 
 
 class Settings(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,9 +26,10 @@ from codeintel.settings import SECTIONS, Settings, load_settings
 if TYPE_CHECKING:  # imported where used: `index status` needs none of them (cold start)
     from codeintel.agent.ask import Answer, Prompt
     from codeintel.agent.context import Context
+    from codeintel.agent.converse import Fetch
     from codeintel.agent.edit import EditPlan
     from codeintel.agent.ledger import Totals
-    from codeintel.agent.llm import OnText, Provider, Usage
+    from codeintel.agent.llm import OnText, Provider, Reply
     from codeintel.agent.llm.transport import CircuitBreaker
     from codeintel.indexer.pipeline import BuildReport, Progress
     from codeintel.indexer.snapshot import Snapshot
@@ -166,11 +167,14 @@ class Workspace:
         return replace(packed, retrieved=len(found), index=self._coverage(searcher, status))
 
     def ask_prompt(self, question: str, budget: int | None = None, lexical: bool = False) -> Prompt:
-        """The exact request ``ask`` would send (the context packed within ``budget``),
-        counted with the model's tokenizer where it is known; calls nothing."""
-        from codeintel.agent.ask import ask_prompt
+        """The exact first request ``ask`` would send (its context packed within the part
+        of ``budget`` not kept for code the model asks for), counted with the model's
+        tokenizer where it is known; calls nothing."""
+        from codeintel.agent.ask import SYSTEM, ask_prompt
 
-        return ask_prompt(question, *self._packed_for_llm(question, budget, lexical))
+        system, spare = self._requests(SYSTEM, budget)
+        packed, counter = self._packed_for_llm(question, self._budget(budget) - spare, lexical)
+        return ask_prompt(question, packed, counter, system)
 
     def ask(
         self,
@@ -179,17 +183,24 @@ class Workspace:
         on_text: OnText | None = None,
         lexical: bool = False,
     ) -> Answer:
-        """The configured LLM's answer to ``question`` from the packed context, its
-        citations checked; ``on_text`` receives the answer as it streams."""
+        """The configured LLM's answer to ``question`` from the packed context (and the code
+        it asks for by name), its citations checked against every line it was shown;
+        ``on_text`` receives the replies as they stream."""
         from codeintel.agent.ask import Answer, citations_in
+        from codeintel.agent.converse import converse
+        from codeintel.agent.llm.base import total_usage
 
         started = time.perf_counter()
         provider = self._llm()  # before retrieval: a missing setting fails at once
         prompt = self.ask_prompt(question, budget, lexical)
-        reply = provider.complete(prompt.system, prompt.messages, on_text)
-        self._record("ask", reply.model, reply.usage, prompt)
-        cited = citations_in(reply.text, prompt.context.items)
-        return Answer(reply.text, cited, prompt.context, reply, time.perf_counter() - started)
+        spare = self._requests("", budget)[1]
+        talk = converse(provider, prompt, self._fetcher(prompt, lexical), spare, on_text)
+        reply = replace(talk.reply, usage=total_usage(talk.replies))
+        self._record("ask", reply, prompt, talk.shown)
+        shown = [item for context in talk.shown for item in context.items]
+        cited = citations_in(reply.text, shown)
+        seconds = time.perf_counter() - started
+        return Answer(reply.text, cited, prompt.context, reply, seconds, talk.shown[1:])
 
     def edit_plan(
         self,
@@ -198,14 +209,18 @@ class Workspace:
         on_text: OnText | None = None,
         lexical: bool = False,
     ) -> EditPlan:
-        """The configured LLM's edit for ``instruction``, grounded in the packed context and
-        checked against the files (each block applies exactly once); nothing is written."""
-        from codeintel.agent.edit import edit_prompt, plan_edit
+        """The configured LLM's edit for ``instruction``, grounded in the packed context (and
+        the code it asks for by name) and checked against the files (each block applies
+        exactly once); nothing is written."""
+        from codeintel.agent.edit import SYSTEM, edit_prompt, plan_edit
 
         provider = self._llm()
-        prompt = edit_prompt(instruction, *self._packed_for_llm(instruction, budget, lexical))
-        plan = plan_edit(provider, instruction, prompt, self.root, on_text)
-        self._record("edit", plan.replies[-1].model, plan.usage, prompt)
+        system, spare = self._requests(SYSTEM, budget)
+        packed, counter = self._packed_for_llm(instruction, self._budget(budget) - spare, lexical)
+        prompt = edit_prompt(instruction, packed, counter, system)
+        fetch = self._fetcher(prompt, lexical)
+        plan = plan_edit(provider, instruction, prompt, self.root, on_text, fetch, spare)
+        self._record("edit", replace(plan.replies[-1], usage=plan.usage), prompt, (packed,))
         return plan
 
     def usage(self) -> Totals:
@@ -215,12 +230,43 @@ class Workspace:
 
         return totals(self.root)
 
-    def _record(self, command: str, model: str, usage: Usage, prompt: Prompt) -> None:
+    def _budget(self, budget: int | None) -> int:
+        return self.settings.context.budget if budget is None else budget
+
+    def _requests(self, system: str, budget: int | None) -> tuple[str, int]:
+        """``system`` with the offer of code by name, and the tokens kept for it (none, and
+        no offer, where ``llm.request_share`` is 0)."""
+        from codeintel.agent.converse import REQUESTS
+
+        spare = int(self._budget(budget) * self.settings.llm.request_share)
+        return (system + REQUESTS, spare) if spare else (system, 0)
+
+    def _fetcher(self, prompt: Prompt, lexical: bool) -> Fetch | None:
+        """Code asked for by name (``Searcher.named``), packed into the tokens left."""
+        from codeintel.agent.context import Candidate, build_context
+        from codeintel.agent.converse import REQUESTS
+        from codeintel.indexer.tokens import TokenCounter
+
+        if not prompt.system.endswith(REQUESTS):
+            return None
+        counter = TokenCounter(prompt.encoding)
+
+        def fetch(names: list[str], budget: int) -> Context:
+            with self.repository.reading():
+                searcher, _ = self._searcher(lexical)
+                chunks = searcher.named(names)
+            found = [Candidate(chunk, 1.0 / (1 + i)) for i, chunk in enumerate(chunks)]
+            return build_context(found, max(budget, 0), counter, self.settings.context)
+
+        return fetch
+
+    def _record(self, command: str, reply: Reply, prompt: Prompt, shown: Sequence[Context]) -> None:
         from codeintel.agent.ledger import entry_for, record
         from codeintel.indexer.tokens import TokenCounter
 
         counter = TokenCounter(prompt.encoding)
-        record(self.root, entry_for(self.root, command, model, usage, prompt.context, counter))
+        entry = entry_for(self.root, command, reply.model, reply.usage, shown, counter)
+        record(self.root, entry)
 
     def _packed_for_llm(
         self, request: str, budget: int | None, lexical: bool

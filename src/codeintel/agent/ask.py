@@ -61,6 +61,7 @@ class Answer:
     context: Context
     reply: Reply
     seconds: float
+    requested: tuple[Context, ...] = ()  # code the model asked for by name, each round's
     cached: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -70,6 +71,7 @@ class Answer:
             "cached": self.cached,
             "citations": [asdict(citation) for citation in self.citations],
             "context": context_summary(self.context),
+            "requested": [context_summary(context) for context in self.requested],
             "usage": asdict(self.reply.usage),
             "model": self.reply.model,
             "stop_reason": self.reply.stop_reason,
@@ -96,8 +98,10 @@ def prompt_encoding(provider: str, model: str, default: str) -> str:
     return default
 
 
-def ask_prompt(question: str, context: Context, counter: TokenCounter) -> Prompt:
-    return build_prompt(SYSTEM, f"Question: {question.strip()}", context, counter)
+def ask_prompt(
+    question: str, context: Context, counter: TokenCounter, system: str = SYSTEM
+) -> Prompt:
+    return build_prompt(system, f"Question: {question.strip()}", context, counter)
 
 
 def build_prompt(system: str, request: str, context: Context, counter: TokenCounter) -> Prompt:

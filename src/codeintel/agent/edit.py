@@ -13,8 +13,9 @@ from typing import Any
 from codeintel.agent.apply import EditRejected, FileChange, plan_changes
 from codeintel.agent.ask import Prompt, build_prompt, context_summary
 from codeintel.agent.context import Context
+from codeintel.agent.converse import Fetch, converse
 from codeintel.agent.edit_blocks import BlockError, parse_blocks
-from codeintel.agent.llm.base import Message, OnText, Provider, Reply, Usage
+from codeintel.agent.llm.base import Message, OnText, Provider, Reply, Usage, total_usage
 from codeintel.errors import EditRefused
 from codeintel.indexer.tokens import TokenCounter
 
@@ -52,8 +53,7 @@ class EditPlan:
 
     @property
     def usage(self) -> Usage:
-        usages = [reply.usage for reply in self.replies]
-        return Usage(*(sum(getattr(u, name) for u in usages) for name in asdict(Usage())))
+        return total_usage(self.replies)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,8 +68,10 @@ class EditPlan:
         }
 
 
-def edit_prompt(instruction: str, context: Context, counter: TokenCounter) -> Prompt:
-    return build_prompt(SYSTEM, INSTRUCTION.format(instruction.strip()), context, counter)
+def edit_prompt(
+    instruction: str, context: Context, counter: TokenCounter, system: str = SYSTEM
+) -> Prompt:
+    return build_prompt(system, INSTRUCTION.format(instruction.strip()), context, counter)
 
 
 def plan_edit(
@@ -78,28 +80,29 @@ def plan_edit(
     prompt: Prompt,
     root: Path,
     on_text: OnText | None = None,
+    fetch: Fetch | None = None,
+    spare: int = 0,
 ) -> EditPlan:
-    """Ask for the edit; on blocks that cannot be applied, ask once more, saying why."""
-    messages = list(prompt.messages)
-    replies: list[Reply] = []
-    for attempt in range(2):
-        reply = provider.complete(prompt.system, messages, on_text)
+    """Ask for the edit (the model may ask for code by name: ``converse``); on blocks that
+    cannot be applied, ask once more, saying why."""
+    talk = converse(provider, prompt, fetch, spare, on_text)
+    replies, reply = list(talk.replies), talk.reply
+    try:
+        changes = _changes(root, reply.text)
+    except EditRejected as rejected:
+        failures = "\n".join(f"- {failure}" for failure in rejected.failures)
+        retry = [Message("assistant", reply.text), Message("user", RETRY.format(failures))]
+        reply = provider.complete(prompt.system, [*talk.messages, *retry], on_text)
         replies.append(reply)
         try:
             changes = _changes(root, reply.text)
-        except EditRejected as rejected:
-            if attempt:
-                raise EditRefused(
-                    "the model's edit could not be applied, also after being told why: "
-                    + "; ".join(rejected.failures)
-                ) from None
-            failures = "\n".join(f"- {failure}" for failure in rejected.failures)
-            messages += [Message("assistant", reply.text), Message("user", RETRY.format(failures))]
-            continue
-        return EditPlan(
-            instruction, reply.text, tuple(changes), unified_diff(changes), prompt, tuple(replies)
-        )
-    raise AssertionError("unreachable")  # the second attempt returns or raises
+        except EditRejected as again:
+            raise EditRefused(
+                "the model's edit could not be applied, also after being told why: "
+                + "; ".join(again.failures)
+            ) from None
+    diff = unified_diff(changes)
+    return EditPlan(instruction, reply.text, tuple(changes), diff, prompt, tuple(replies))
 
 
 def _changes(root: Path, answer: str) -> list[FileChange]:

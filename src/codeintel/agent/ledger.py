@@ -12,6 +12,7 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,16 @@ class Totals:
 
 
 def entry_for(
-    root: Path, command: str, model: str, usage: Usage, context: Context, counter: TokenCounter
+    root: Path,
+    command: str,
+    model: str,
+    usage: Usage,
+    contexts: Sequence[Context],
+    counter: TokenCounter,
 ) -> Entry:
-    paths = sorted({item.path for item in context.items})
+    """The entry of one call; ``contexts``: every context it sent (the first, and any code
+    the model asked for)."""
+    paths = sorted({item.path for context in contexts for item in context.items})
     whole = sum(counter.count(_text(root / path)) for path in paths)
     return Entry(
         time.time(),
@@ -66,7 +74,7 @@ def entry_for(
         usage.prompt_tokens,
         usage.completion_tokens,
         usage.cached_tokens,
-        context.tokens,
+        sum(context.tokens for context in contexts),
         whole,
         len(paths),
     )

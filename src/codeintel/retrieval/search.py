@@ -228,6 +228,19 @@ class Searcher:
         """Every chunk of ``paths`` as it is on disk now, in file and line order."""
         return self.catalogue.chunks_of(paths)
 
+    def named(self, names: list[str], limit: int = 20) -> list[Chunk]:
+        """The code a reader asked for by name, as it is on disk now: every chunk of each
+        indexed file named, then the chunks defining each identifier or dotted name
+        (``Class.method``), in the order asked."""
+        files = [name for name in names if name in self.catalogue.languages]
+        symbols = [name for name in names if name not in self.catalogue.languages]
+        dotted = [name for name in symbols if "." in name]
+        plain = [name for name in symbols if "." not in name]
+        ids = self.lexical.defining(plain, dotted, limit) if symbols else []
+        fetched = self.catalogue.fetch(ids)
+        defined = (self.catalogue.on_disk(fetched[i]) for i in ids if i in fetched)
+        return self.chunks_of(files) + [chunk for chunk in defined if chunk is not None]
+
     def _ranked_hits(self, ranked: dict[str, list[str]], filters: Filters) -> list[Fused]:
         """The signals ranked as ``search`` ranks them (``rank``): filtered (graph
         neighbours are not filtered where they are found), scaled by their files' priors."""

@@ -7,12 +7,12 @@ import os
 from collections.abc import Mapping
 
 from codeintel.agent.llm import anthropic, openai
-from codeintel.agent.llm.base import Message, OnText, Provider, Reply, Usage
+from codeintel.agent.llm.base import Message, OnText, Provider, Reply, Usage, total_usage
 from codeintel.agent.llm.transport import CircuitBreaker, Transport
 from codeintel.errors import ConfigError
 from codeintel.settings import LLMSettings
 
-__all__ = ["Message", "OnText", "Provider", "Reply", "Usage", "open_provider"]
+__all__ = ["Message", "OnText", "Provider", "Reply", "Usage", "open_provider", "total_usage"]
 
 _APIS: dict[str, type[openai.OpenAIChat] | type[anthropic.AnthropicMessages]] = {
     "openai": openai.OpenAIChat,

@@ -46,3 +46,12 @@ class Provider(Protocol):
         """The model's reply; with ``on_text``, streamed, each text delta passed to it as it
         arrives (a stream cut short raises ``StreamCut``: what was passed is no answer)."""
         ...
+
+
+def total_usage(replies: Sequence[Reply]) -> Usage:
+    """The usage of several replies (one request's rounds), summed."""
+    return Usage(
+        sum(reply.usage.prompt_tokens for reply in replies),
+        sum(reply.usage.completion_tokens for reply in replies),
+        sum(reply.usage.cached_tokens for reply in replies),
+    )
