@@ -95,6 +95,8 @@ def test_nothing_is_written_when_the_retry_fails_too(
     [line] = result.stderr.strip().splitlines()
     assert "could not be applied, also after being told why" in line and message in line
     assert tree(repo) == original and len(server.requests) == 2
+    usage = json.loads(run(repo, server, "usage", "--json").stdout)
+    assert usage["calls"] == {"edit": 1}  # what the failed attempts cost is kept too
 
 
 def test_dry_run_and_unconfirmed_edits_write_nothing(repo: Path, server: ProviderServer) -> None:

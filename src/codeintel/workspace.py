@@ -188,14 +188,13 @@ class Workspace:
         ``on_text`` receives the replies as they stream."""
         from codeintel.agent.ask import Answer, citations_in
         from codeintel.agent.converse import converse
-        from codeintel.agent.llm.base import total_usage
 
         started = time.perf_counter()
         provider = self._llm()  # before retrieval: a missing setting fails at once
         prompt = self.ask_prompt(question, budget, lexical)
         spare = self._requests("", budget)[1]
         talk = converse(provider, prompt, self._fetcher(prompt, lexical), spare, on_text)
-        reply = replace(talk.reply, usage=total_usage(talk.replies))
+        reply = _summed(talk.replies)
         self._record("ask", reply, prompt, talk.shown)
         shown = [item for context in talk.shown for item in context.items]
         cited = citations_in(reply.text, shown)
@@ -212,15 +211,19 @@ class Workspace:
         """The configured LLM's edit for ``instruction``, grounded in the packed context (and
         the code it asks for by name) and checked against the files (each block applies
         exactly once); nothing is written."""
-        from codeintel.agent.edit import SYSTEM, edit_prompt, plan_edit
+        from codeintel.agent.edit import SYSTEM, EditFailed, edit_prompt, plan_edit
 
         provider = self._llm()
         system, spare = self._requests(SYSTEM, budget)
         packed, counter = self._packed_for_llm(instruction, self._budget(budget) - spare, lexical)
         prompt = edit_prompt(instruction, packed, counter, system)
         fetch = self._fetcher(prompt, lexical)
-        plan = plan_edit(provider, instruction, prompt, self.root, on_text, fetch, spare)
-        self._record("edit", replace(plan.replies[-1], usage=plan.usage), prompt, (packed,))
+        try:
+            plan = plan_edit(provider, instruction, prompt, self.root, on_text, fetch, spare)
+        except EditFailed as failed:  # the attempts cost tokens all the same
+            self._record("edit", _summed(failed.replies), prompt, (packed,))
+            raise
+        self._record("edit", _summed(plan.replies), prompt, (packed,))
         return plan
 
     def usage(self) -> Totals:
@@ -366,6 +369,13 @@ class Workspace:
     def _forget_searchers(self) -> None:
         with self._lock:
             self._searchers.clear()
+
+
+def _summed(replies: Sequence[Reply]) -> Reply:
+    """The last reply, with the usage of all of them (one request's rounds)."""
+    from codeintel.agent.llm.base import total_usage
+
+    return replace(replies[-1], usage=total_usage(replies))
 
 
 def _version(snapshot: Snapshot) -> tuple[int, int, int]:

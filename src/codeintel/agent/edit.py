@@ -40,6 +40,14 @@ RETRY = """These blocks could not be applied, so nothing was changed:
 Answer again with every block of the change, corrected."""
 
 
+class EditFailed(EditRefused):
+    """The model's blocks failed twice; ``replies`` are what the attempts cost."""
+
+    def __init__(self, message: str, replies: tuple[Reply, ...]) -> None:
+        super().__init__(message)
+        self.replies = replies
+
+
 @dataclass(frozen=True)
 class EditPlan:
     """What an edit would write (``changes``, shown as ``diff``), and how it came about."""
@@ -97,9 +105,10 @@ def plan_edit(
         try:
             changes = _changes(root, reply.text)
         except EditRejected as again:
-            raise EditRefused(
+            raise EditFailed(
                 "the model's edit could not be applied, also after being told why: "
-                + "; ".join(again.failures)
+                + "; ".join(again.failures),
+                tuple(replies),
             ) from None
     diff = unified_diff(changes)
     return EditPlan(instruction, reply.text, tuple(changes), diff, prompt, tuple(replies))

@@ -426,7 +426,11 @@ def edit(
     from codeintel.cli.progress import TerminalProgress
 
     workspace = _workspace(repo_path)
-    plan = workspace.edit_plan(instruction, budget, lexical=lexical)
+    try:
+        plan = workspace.edit_plan(instruction, budget, lexical=lexical)
+    except KeyboardInterrupt:
+        click.echo("\ncodeintel: stopped; nothing written", err=True)
+        sys.exit(130)
     if not as_json:
         click.echo(plan.diff, nl=False)
     if not plan.changes:
