@@ -99,6 +99,17 @@ def test_nothing_is_written_when_the_retry_fails_too(
     assert usage["calls"] == {"edit": 1}  # what the failed attempts cost is kept too
 
 
+def test_an_answer_cut_at_the_token_limit_is_not_applied(
+    repo: Path, server: ProviderServer
+) -> None:
+    cut = {"model": "m-1", "choices": [{"message": {"content": GOOD}, "finish_reason": "length"}]}
+    server.script += [reply(cut), answer(GOOD)]
+    result = run(repo, server, "edit", INSTRUCTION, "--yes", "--lexical", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["attempts"] == 2
+    assert "cut at llm.max_output_tokens" in server.requests[1].body["messages"][-1]["content"]
+
+
 def test_dry_run_and_unconfirmed_edits_write_nothing(repo: Path, server: ProviderServer) -> None:
     original = tree(repo)
     server.script.append(answer(GOOD))

@@ -95,6 +95,21 @@ def test_a_search_must_match_exactly_once() -> None:
     assert apply_block(text, EditBlock("f.py", "b = 2\n", "b = 5\n")) == "a = 1\nb = 5\na = 1\n"
 
 
+def test_a_search_matches_whole_lines_only() -> None:
+    text = "self.max = 1\nx = 1\n"
+    assert apply_block(text, EditBlock("f.py", "x = 1\n", "y = 3\n")) == "self.max = 1\ny = 3\n"
+    with pytest.raises(BlockError, match="occurs 2 times"):  # overlapping occurrences
+        apply_block("x\nx\nx\n", EditBlock("f.py", "x\nx\n", "y\n"))
+
+
+def test_a_heading_underline_inside_search_is_not_the_divider() -> None:
+    answer = "README.rst\n<<<<<<< SEARCH\nInstall\n=====\n=======\nSetup\n=====\n>>>>>>> REPLACE"
+    [block] = parse_blocks(answer)
+    assert (block.search, block.replace) == ("Install\n=====\n", "Setup\n=====\n")
+    with pytest.raises(BlockError, match="more than one"):
+        parse_blocks("a.py\n<<<<<<< SEARCH\nx\n=======\n=======\n>>>>>>> REPLACE")
+
+
 def test_indentation_is_forgiven_and_the_files_kept() -> None:
     text = "class A:\n    def f(self):\n        return 1\n"
     block = EditBlock("f.py", "def f(self):\n    return 1\n", "def f(self):\n    return 2\n")
@@ -124,6 +139,8 @@ def test_paths_that_leave_the_repository_are_refused(tmp_path: Path) -> None:
         ("out/f.py", "outside the repository"),
         ("link.py", "outside the repository"),
         (".git/config", "inside .git/"),
+        (".GIT/config", "inside .GIT/"),
+        ("vendor/lib/.git/hooks/post-checkout", "inside .git/"),
         ("sub/../.codeintel/x", "inside .codeintel/"),
         ("", "relative paths"),
     ]:
@@ -152,9 +169,31 @@ def test_one_bad_block_writes_nothing_and_says_each_failure(tmp_path: Path) -> N
 
 def test_crlf_files_keep_their_line_ends(tmp_path: Path) -> None:
     (tmp_path / "w.py").write_bytes(b"a = 1\r\nb = 2\r\n")
-    changes = plan_changes(tmp_path, [EditBlock("w.py", "b = 2\n", "b = 3\n")])
-    apply_changes(tmp_path, changes)
+    (tmp_path / "m.py").write_bytes(b"a = 1\r\nb = 2\nc = 3\n")  # mixed: left as they are
+    blocks = [EditBlock("w.py", "b = 2\n", "b = 3\n"), EditBlock("m.py", "c = 3\n", "c = 4\n")]
+    apply_changes(tmp_path, plan_changes(tmp_path, blocks))
     assert (tmp_path / "w.py").read_bytes() == b"a = 1\r\nb = 3\r\n"
+    assert (tmp_path / "m.py").read_bytes() == b"a = 1\r\nb = 2\nc = 4\n"
+
+
+def test_a_failed_write_puts_back_what_was_written(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": "x = 1\n", "b.py": "y = 1\n"})
+    original = tree(tmp_path)
+    blocks = [EditBlock("b.py", "y = 1\n", "y = 2\n"), EditBlock("a.py/new.py", "", "z\n")]
+    with pytest.raises(OSError):  # a.py is a file: no folder can be made there
+        apply_changes(tmp_path, plan_changes(tmp_path, blocks))
+    assert tree(tmp_path) == original and recover(tmp_path) == []
+
+
+def test_recovery_leaves_files_changed_by_hand_since(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": "x = 1\n", "b.py": "y = 1\n"})
+    died = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_WRITES, str(tmp_path)])
+    assert died.returncode == 9
+    (tmp_path / "a.py").write_text("x = 42  # fixed by hand\n")
+    with pytest.raises(EditRefused, match="a.py changed since and were left as they are"):
+        recover(tmp_path)
+    assert (tmp_path / "a.py").read_text() == "x = 42  # fixed by hand\n"
+    assert recover(tmp_path) == []  # settled
 
 
 # -- applying and undoing ----------------------------------------------------------------
@@ -164,12 +203,14 @@ def test_apply_then_undo_restores_bytes_and_modes(tmp_path: Path) -> None:
     write(tmp_path, {"pkg/util.py": "def helper(x):\n    return x + 1\n", "run.sh": "echo 1\n"})
     (tmp_path / "run.sh").chmod(0o755)
     original = tree(tmp_path)
-    changes = plan_changes(tmp_path, [*parse_blocks(ANSWER), EditBlock("run.sh", "1", "2")])
+    changes = plan_changes(
+        tmp_path, [*parse_blocks(ANSWER), EditBlock("run.sh", "echo 1\n", "echo 2\n")]
+    )
     apply_changes(tmp_path, changes)
     assert (tmp_path / "pkg/new.py").read_text() == "VALUE = 3\n"
     assert (tmp_path / "run.sh").read_text() == "echo 2\n"
     assert (tmp_path / "run.sh").stat().st_mode & 0o777 == 0o755
-    second = plan_changes(tmp_path, [EditBlock("run.sh", "2", "3")])
+    second = plan_changes(tmp_path, [EditBlock("run.sh", "echo 2\n", "echo 3\n")])
     apply_changes(tmp_path, second)
     assert undo(tmp_path) == ["run.sh"]  # a stack: the latest first
     assert sorted(undo(tmp_path)) == ["pkg/new.py", "pkg/util.py", "run.sh"]
@@ -183,7 +224,10 @@ def test_undo_refuses_when_the_files_changed_since(tmp_path: Path) -> None:
     write(tmp_path, {"a.py": "x = 1\n", "b.py": "y = 1\n"})
     apply_changes(
         tmp_path,
-        plan_changes(tmp_path, [EditBlock("a.py", "1", "2"), EditBlock("b.py", "1", "2")]),
+        plan_changes(
+            tmp_path,
+            [EditBlock("a.py", "x = 1\n", "x = 2\n"), EditBlock("b.py", "y = 1\n", "y = 2\n")],
+        ),
     )
     (tmp_path / "b.py").write_text("y = 99\n")
     with pytest.raises(EditRefused, match=r"changed since \(b.py\)"):
@@ -206,7 +250,7 @@ def dying(path, data, mode=None):
     writes(path, data, mode)
 apply._write_atomically = dying
 root = Path(sys.argv[1])
-blocks = [EditBlock("a.py", "x = 1", "x = 2"), EditBlock("b.py", "y = 1", "y = 2")]
+blocks = [EditBlock("a.py", "x = 1\\n", "x = 2\\n"), EditBlock("b.py", "y = 1\\n", "y = 2\\n")]
 apply.apply_changes(root, apply.plan_changes(root, blocks))
 """
 
@@ -217,7 +261,7 @@ def test_a_kill_between_two_writes_is_rolled_back(tmp_path: Path) -> None:
     died = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_WRITES, str(tmp_path)])
     assert died.returncode == 9
     assert tree(tmp_path) == {"a.py": b"x = 2\n", "b.py": b"y = 1\n"}  # half: then recovered
-    assert sorted(recover(tmp_path)) == ["a.py", "b.py"]
+    assert recover(tmp_path) == ["a.py"]  # b.py was never written
     assert tree(tmp_path) == original
     assert recover(tmp_path) == []
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
@@ -248,7 +292,7 @@ def test_random_edits_applied_then_undone_give_the_original_tree(
         if (f, line) in used:  # each line is edited once: its text is then gone
             continue
         used.add((f, line))
-        blocks.append(EditBlock(f"m{f}.py", f"line {line} of {f}\n", text))
+        blocks.append(EditBlock(f"m{f}.py", f"line {line} of {f}\n", text and f"{text}\n"))
     blocks += [EditBlock(f"new/n{i}.py", "", text) for i, text in enumerate(creations)]
     changes = plan_changes(root, blocks)
     apply_changes(root, changes)

@@ -246,15 +246,17 @@ def test_should_retry_header_overrides_the_status(server: ProviderServer) -> Non
 
 
 def test_the_breaker_stops_calling_a_failing_provider(server: ProviderServer) -> None:
-    server.script += [reply({}, 500) for _ in range(3)]
+    server.script += [reply({}, 500) for _ in range(4)]
     calls = Calls(server, "openai", retries=1, breaker=3)
-    with pytest.raises(ProviderError, match="failed after 2 attempts"):
+    for _ in range(2):  # the breaker opens during the second call's retries
+        with pytest.raises(ProviderError, match="failed after 2 attempts"):
+            calls.ask()
+    with pytest.raises(ProviderError, match=r"failed 4 times in a row .*not calling it again"):
         calls.ask()
-    with pytest.raises(ProviderError, match=r"failed 3 times in a row .*not calling it again"):
-        calls.ask()
-    with pytest.raises(ProviderError, match="not calling it again"):
-        calls.ask()
-    assert len(server.requests) == 3  # the open circuit sent nothing
+    assert len(server.requests) == 4  # the open circuit sent nothing
+    calls.provider.transport.breaker.open_until = 0  # the cool-down over: one trial
+    server.script.append(ok("openai"))
+    assert calls.ask() == "fine" and calls.provider.transport.breaker.count == 0
 
 
 # -- streams cut short or malformed ----------------------------------------------------
@@ -307,7 +309,13 @@ def test_error_events_after_http_200(server: ProviderServer) -> None:
     server.script.append(events(invalid))
     with pytest.raises(ProviderError, match="failed mid-answer: invalid_request_error"):
         calls.ask(stream=True)
-    failed = events((None, {"error": {"message": "server had an error"}}))
+    final = events(
+        (None, {"error": {"message": "context too long", "type": "invalid_request_error"}})
+    )
+    server.script.append(final)
+    with pytest.raises(ProviderError, match="failed mid-answer: context too long"):
+        Calls(server, "openai").ask(stream=True)
+    failed = events((None, {"error": {"message": "server had an error", "type": "server_error"}}))
     server.script += [failed, events(*OPENAI_STREAM, done="[DONE]")]
     before = len(server.requests)
     assert Calls(server, "openai").ask(stream=True) == "The key is built in `cache_key`."
@@ -354,3 +362,16 @@ def test_open_provider_from_settings_and_environment(
     local = LLMSettings(model="m", base_url=server.url + "/v1")  # Ollama needs no key
     open_provider(local, environ={}).complete("s", QUESTION)
     assert "authorization" not in server.requests[-1].headers
+
+
+def test_anthropic_events_without_names_are_read_by_type(server: ProviderServer) -> None:
+    unnamed = [(None, data) for _, data in anthropic_stream("by type")]
+    server.script.append(events(*unnamed, (None, {"type": "message_stop"})))
+    assert Calls(server, "anthropic").ask(stream=True) == "by type"
+
+
+def test_a_base_url_without_a_scheme_is_a_setting_error(server: ProviderServer) -> None:
+    settings = LLMSettings(model="m", base_url=server.url.removeprefix("http://") + "/v1")
+    with pytest.raises(ProviderError, match="not an http\\(s\\) URL.*check llm.base_url"):
+        open_provider(settings, environ={}).complete("s", QUESTION)
+    assert server.requests == []

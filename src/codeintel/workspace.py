@@ -223,7 +223,7 @@ class Workspace:
         except EditFailed as failed:  # the attempts cost tokens all the same
             self._record("edit", _summed(failed.replies), prompt, (packed,))
             raise
-        self._record("edit", _summed(plan.replies), prompt, (packed,))
+        self._record("edit", _summed(plan.replies), prompt, plan.shown)
         return plan
 
     def usage(self) -> Totals:

@@ -60,8 +60,9 @@ def resolve(root: Path, path: str) -> Path:
     if not resolved.is_relative_to(root.resolve()):
         raise EditRefused(f"{path}: leads outside the repository; refused")
     relative = resolved.relative_to(root.resolve())
-    if relative.parts and relative.parts[0] in _FORBIDDEN:
-        raise EditRefused(f"{path}: inside {relative.parts[0]}/, which edits never touch")
+    for part in relative.parts:  # anywhere (a nested repository), in any case (macOS)
+        if part.casefold().rstrip(". ") in _FORBIDDEN:
+            raise EditRefused(f"{path}: inside {part}/, which edits never touch")
     return resolved
 
 
@@ -106,7 +107,7 @@ def _read_text(path: Path, shown: str) -> tuple[str | None, bytes | None, bool]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise EditRefused(f"{shown}: not UTF-8 text; edits change text only") from exc
-    crlf = "\r\n" in text
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")  # mixed: left as is
     return (text.replace("\r\n", "\n") if crlf else text), data, crlf
 
 
@@ -114,8 +115,11 @@ def _read_text(path: Path, shown: str) -> tuple[str | None, bytes | None, bool]:
 
 
 def apply_changes(root: Path, changes: Sequence[FileChange]) -> int:
-    """Write ``changes`` all or nothing; the number of the undo entry that reverts them.
-    Refused, writing nothing, if a file is no longer what the changes were planned on."""
+    """Write ``changes`` all or nothing; the number of the undo entry that reverts them (0
+    for no changes). Refused, writing nothing, if a file is no longer what the changes were
+    planned on; a write that fails (or Ctrl-C) puts back the files already written."""
+    if not changes:
+        return 0
     with _editing(root) as folder:
         recover(root)
         if moved := [c.path for c in changes if _current(root, c.path) != c.old]:
@@ -124,8 +128,12 @@ def apply_changes(root: Path, changes: Sequence[FileChange]) -> int:
             )
         journal = folder / "journal.json"
         _write_atomically(journal, json.dumps(_entry(changes)).encode())
-        for change in changes:
-            _put(root, change)
+        try:
+            for change in changes:
+                _put(root, change)
+        except BaseException:
+            recover(root)
+            raise
         undone = (int(path.stem) for path in (folder / "undo").glob("*.json"))
         number = 1 + max(undone, default=0)
         os.replace(journal, folder / "undo" / f"{number:06d}.json")
@@ -148,29 +156,53 @@ def undo(root: Path) -> list[str]:
             )
         inverse = [FileChange(c.path, c.new, c.old, c.mode) for c in changes]
         journal = folder / "journal.json"
-        _write_atomically(journal, json.dumps(_entry(inverse)).encode())
-        for change in inverse:
-            _put(root, change)
-        entries[-1].unlink()
+        entry = {**_entry(inverse), "undoes": entries[-1].name}
+        _write_atomically(journal, json.dumps(entry).encode())
+        try:
+            for change in inverse:
+                _put(root, change)
+        except BaseException:
+            recover(root)
+            raise
+        entries[-1].unlink()  # the undo is done: a kill from here on leaves it done
         journal.unlink()
         return [change.path for change in changes]
 
 
 def recover(root: Path) -> list[str]:
-    """Finish what a killed apply or undo left: every file of its journal put back as it
-    was before; the paths put back."""
+    """Settle what a killed apply or undo left (call it holding the edit lock, as apply and
+    undo do): every file of its journal put back as it was before, unless an undo had
+    finished its writes (then its journal only goes). A file that holds neither its old
+    nor its new bytes was changed by hand since: it is left alone, and named. The paths put
+    back."""
     journal = root / EDITS_DIR / "journal.json"
     if not journal.exists():
         return []
     try:
-        changes = [_change(item) for item in json.loads(journal.read_bytes())["files"]]
+        data = json.loads(journal.read_bytes())
+        changes = [_change(item) for item in data["files"]]
     except (ValueError, KeyError) as exc:  # killed while the journal itself was written
         journal.unlink()
         raise EditRefused(f"an unreadable edit journal was removed ({exc})") from None
+    undone = data.get("undoes")
+    if undone and not (root / EDITS_DIR / "undo" / undone).exists():
+        journal.unlink()  # the undo wrote every file, then dropped its entry
+        return []
+    restored, changed = [], []
     for change in changes:
-        _put(root, FileChange(change.path, change.new, change.old, change.mode))
+        current = _current(root, change.path)
+        if current == change.new and current != change.old:
+            _put(root, FileChange(change.path, change.new, change.old, change.mode))
+            restored.append(change.path)
+        elif current != change.old:
+            changed.append(change.path)
     journal.unlink()
-    return [change.path for change in changes]
+    if changed:
+        raise EditRefused(
+            f"an interrupted edit was rolled back, but {', '.join(changed)} changed since "
+            "and were left as they are; check them"
+        )
+    return restored
 
 
 def _put(root: Path, change: FileChange) -> None:

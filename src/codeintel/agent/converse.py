@@ -76,3 +76,5 @@ def converse(
         else:  # a third request, or one for nothing new: the next reply is the answer
             follow, fetch = ENOUGH, None
         messages += [Message("assistant", reply.text), Message("user", follow)]
+        if on_text is not None:
+            on_text("\n\n")  # the streamed request, then the next reply

@@ -58,6 +58,7 @@ class EditPlan:
     diff: str
     prompt: Prompt
     replies: tuple[Reply, ...]
+    shown: tuple[Context, ...]  # the prompt's context, then code the model asked for
 
     @property
     def usage(self) -> Usage:
@@ -96,14 +97,14 @@ def plan_edit(
     talk = converse(provider, prompt, fetch, spare, on_text)
     replies, reply = list(talk.replies), talk.reply
     try:
-        changes = _changes(root, reply.text)
+        changes = _changes(root, reply)
     except EditRejected as rejected:
         failures = "\n".join(f"- {failure}" for failure in rejected.failures)
         retry = [Message("assistant", reply.text), Message("user", RETRY.format(failures))]
         reply = provider.complete(prompt.system, [*talk.messages, *retry], on_text)
         replies.append(reply)
         try:
-            changes = _changes(root, reply.text)
+            changes = _changes(root, reply)
         except EditRejected as again:
             raise EditFailed(
                 "the model's edit could not be applied, also after being told why: "
@@ -111,12 +112,17 @@ def plan_edit(
                 tuple(replies),
             ) from None
     diff = unified_diff(changes)
-    return EditPlan(instruction, reply.text, tuple(changes), diff, prompt, tuple(replies))
+    shown = talk.shown
+    return EditPlan(instruction, reply.text, tuple(changes), diff, prompt, tuple(replies), shown)
 
 
-def _changes(root: Path, answer: str) -> list[FileChange]:
+def _changes(root: Path, reply: Reply) -> list[FileChange]:
+    if reply.stop_reason == "max_tokens":  # the blocks after the cut are missing
+        raise EditRejected(
+            ["the answer was cut at llm.max_output_tokens; send fewer or shorter blocks"]
+        )
     try:
-        blocks = parse_blocks(answer)
+        blocks = parse_blocks(reply.text)
     except BlockError as exc:
         raise EditRejected([str(exc)]) from None
     if not blocks:

@@ -47,8 +47,8 @@ def parse_blocks(answer: str) -> list[EditBlock]:
             index += 1
             continue
         path = _path_before(lines, index)
-        divider = _next(lines, index + 1, _DIVIDER, "=======", path)
-        end = _next(lines, divider + 1, _REPLACE, ">>>>>>> REPLACE", path)
+        end = _next(lines, index + 1, _REPLACE, ">>>>>>> REPLACE", path)
+        divider = _divider(lines, index + 1, end, path)
         search = "\n".join(lines[index + 1 : divider])
         replace = "\n".join(lines[divider + 1 : end])
         blocks.append(EditBlock(path, _as_lines(search), _as_lines(replace)))
@@ -65,11 +65,23 @@ def _path_before(lines: list[str], search_row: int) -> str:
         line = lines[row].strip()
         if not line or _FENCE.match(line):
             continue
-        path = line.strip("`*").strip()
+        path = line.strip("`*'\":").strip()
         if path and " " not in path:
             return path
         break
     raise BlockError(f"a SEARCH block (line {search_row + 1}) has no file path on the line above")
+
+
+def _divider(lines: list[str], start: int, end: int, path: str) -> int:
+    """The ``=======`` line between SEARCH and REPLACE: the only one, else the only one of
+    exactly seven (a reStructuredText underline is a row of ``=`` too)."""
+    rows = [row for row in range(start, end) if _DIVIDER.match(lines[row])]
+    if len(rows) > 1:
+        rows = [row for row in rows if lines[row].strip() == "======="]
+    if len(rows) != 1:
+        found = "no" if not rows else "more than one"
+        raise BlockError(f"the block for {path} has {found} '=======' line to split it")
+    return rows[0]
 
 
 def _next(lines: list[str], start: int, marker: re.Pattern[str], name: str, path: str) -> int:
@@ -89,12 +101,24 @@ def apply_block(text: str | None, block: EditBlock) -> str:
         return block.replace
     if text is None:
         raise BlockError(f"{block.path}: no such file (an empty SEARCH creates one)")
-    count = text.count(block.search)
-    if count == 1:
-        return text.replace(block.search, block.replace, 1)
-    if count > 1:
-        raise BlockError(f"{block.path}: the SEARCH text occurs {count} times; quote more lines")
+    starts = _line_starts(text, block.search)
+    if len(starts) == 1:
+        start = starts[0]
+        return text[:start] + block.replace + text[start + len(block.search) :]
+    if len(starts) > 1:
+        times = len(starts)
+        raise BlockError(f"{block.path}: the SEARCH text occurs {times} times; quote more lines")
     return _apply_loosely(text, block)
+
+
+def _line_starts(text: str, search: str) -> list[int]:
+    """Where ``search`` occurs starting a line (overlapping occurrences counted)."""
+    starts, at = [], text.find(search)
+    while at != -1:
+        if at == 0 or text[at - 1] == "\n":
+            starts.append(at)
+        at = text.find(search, at + 1)
+    return starts
 
 
 def _apply_loosely(text: str, block: EditBlock) -> str:

@@ -17,6 +17,7 @@ from codeintel.agent.llm.transport import (
     endpoint,
     event_error,
     parse_json,
+    transient,
 )
 from codeintel.errors import ProviderError
 
@@ -29,8 +30,6 @@ _STOPS: dict[str, StopReason] = {
     "max_tokens": "max_tokens",
     "refusal": "refusal",
 }
-# Error events after HTTP 200 that another attempt may get past.
-_TRANSIENT = frozenset({"overloaded_error", "rate_limit_error", "api_error", "timeout_error"})
 
 
 class AnthropicMessages(HTTPAPI):
@@ -76,10 +75,10 @@ class AnthropicMessages(HTTPAPI):
             if event.event == "ping":
                 continue
             data = parse_json(event.data, self.api_name) if event.data else {}
-            kind = event.event or (data.get("type") if isinstance(data, dict) else "")
+            typed = data.get("type") if isinstance(data, dict) else ""
+            kind = event.event if event.event not in ("", "message") else typed
             if kind == "error":
-                error = data.get("error") or {}
-                if error.get("type") in _TRANSIENT:
+                if transient(data):
                     raise Retryable(f"error event: {event_error(data)}")
                 raise ProviderError(f"{self.api_name} failed mid-answer: {event_error(data)}")
             if kind == "message_start":

@@ -18,6 +18,7 @@ from codeintel.agent.llm.transport import (
     endpoint,
     event_error,
     parse_json,
+    transient,
 )
 from codeintel.errors import ProviderError
 
@@ -80,7 +81,9 @@ class OpenAIChat(HTTPAPI):
                 return Reply("".join(parts), model, usage, _STOPS.get(stop, "other"))
             data = parse_json(event.data, self.api_name)
             if message := event_error(data):
-                raise Retryable(f"error event: {message}")
+                if transient(data):
+                    raise Retryable(f"error event: {message}")
+                raise ProviderError(f"{self.api_name} failed mid-answer: {message}")
             model = data.get("model") or model
             if data.get("usage"):
                 usage = _usage(data)

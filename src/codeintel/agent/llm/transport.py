@@ -159,8 +159,8 @@ class Transport:
         """POST ``body`` as JSON; ``read`` turns the HTTP 200 response into the result,
         passing streamed text to the ``OnText`` it is given."""
         name = self.endpoint.name
+        self.breaker.check(name)
         for attempt in range(self.max_retries + 1):
-            self.breaker.check(name)
             delivery = _Delivery(on_text)
             try:
                 with self.client.stream("POST", self.endpoint.url, json=body) as response:
@@ -168,9 +168,17 @@ class Transport:
                         response.read()
                         raise self._failure(response)
                     result = read(response, delivery)
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                raise ProviderError(
+                    f"{name}: {self.endpoint.url} is not an http(s) URL ({exc}); check llm.base_url"
+                ) from None
             except (httpx.TransportError, Retryable) as exc:  # TransportError: timeouts too
                 reason = exc.reason if isinstance(exc, Retryable) else _describe(exc)
                 wait = exc.wait if isinstance(exc, Retryable) else None
+            except httpx.HTTPError as exc:  # an undecodable body, redirects without end
+                if delivery.delivered:
+                    raise StreamCut(f"{name}'s answer broke off ({_describe(exc)})") from exc
+                raise ProviderError(f"{name} answered unreadably: {_describe(exc)}") from exc
             except ProviderError as exc:
                 if delivery.delivered:
                     raise StreamCut(f"{name}'s answer broke off: {exc}") from exc
@@ -221,6 +229,21 @@ def error_message(response: httpx.Response) -> str:
     return event_error(data) or json.dumps(data)[:_SHOWN]
 
 
+# Error types (OpenAI's ``type`` or ``code``, Anthropic's ``type``) another attempt may pass.
+TRANSIENT_ERRORS = frozenset(
+    {"server_error", "api_error", "overloaded_error", "rate_limit_error", "rate_limit_exceeded",
+     "timeout_error", "internal_error", "service_unavailable"}
+)  # fmt: skip
+
+
+def transient(data: Any) -> bool:
+    """Whether an error event's object names an error worth another attempt."""
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return False
+    return bool({error.get("type"), error.get("code")} & TRANSIENT_ERRORS)
+
+
 def event_error(data: Any) -> str:
     """The message of an error object (``{"error": {"message": ...}}``), else ""."""
     error = data.get("error") if isinstance(data, dict) else None
@@ -250,7 +273,7 @@ def retry_after(headers: httpx.Headers) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _describe(exc: httpx.TransportError) -> str:
+def _describe(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "no answer within llm.timeout"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
