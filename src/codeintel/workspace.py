@@ -172,9 +172,7 @@ class Workspace:
         tokenizer where it is known; calls nothing."""
         from codeintel.agent.ask import SYSTEM, ask_prompt
 
-        system, spare = self._requests(SYSTEM, budget)
-        packed, counter = self._packed_for_llm(question, self._budget(budget) - spare, lexical)
-        return ask_prompt(question, packed, counter, system)
+        return self._llm_prompt(ask_prompt, SYSTEM, question, budget, lexical)[0]
 
     def ask(
         self,
@@ -186,14 +184,14 @@ class Workspace:
         """The configured LLM's answer to ``question`` from the packed context (and the code
         it asks for by name), its citations checked against every line it was shown;
         ``on_text`` receives the replies as they stream."""
-        from codeintel.agent.ask import Answer, citations_in
+        from codeintel.agent.ask import SYSTEM, Answer, ask_prompt, citations_in
         from codeintel.agent.converse import converse
 
         started = time.perf_counter()
         provider = self._llm()  # before retrieval: a missing setting fails at once
-        prompt = self.ask_prompt(question, budget, lexical)
-        spare = self._requests("", budget)[1]
-        talk = converse(provider, prompt, self._fetcher(prompt, lexical), spare, on_text)
+        prompt, spare = self._llm_prompt(ask_prompt, SYSTEM, question, budget, lexical)
+        fetch = self._fetcher(prompt.encoding, lexical) if spare else None
+        talk = converse(provider, prompt, fetch, spare, on_text)
         reply = _summed(talk.replies)
         self._record("ask", reply, prompt, talk.shown)
         shown = [item for context in talk.shown for item in context.items]
@@ -214,14 +212,12 @@ class Workspace:
         from codeintel.agent.edit import SYSTEM, EditFailed, edit_prompt, plan_edit
 
         provider = self._llm()
-        system, spare = self._requests(SYSTEM, budget)
-        packed, counter = self._packed_for_llm(instruction, self._budget(budget) - spare, lexical)
-        prompt = edit_prompt(instruction, packed, counter, system)
-        fetch = self._fetcher(prompt, lexical)
+        prompt, spare = self._llm_prompt(edit_prompt, SYSTEM, instruction, budget, lexical)
+        fetch = self._fetcher(prompt.encoding, lexical) if spare else None
         try:
             plan = plan_edit(provider, instruction, prompt, self.root, on_text, fetch, spare)
         except EditFailed as failed:  # the attempts cost tokens all the same
-            self._record("edit", _summed(failed.replies), prompt, (packed,))
+            self._record("edit", _summed(failed.replies), prompt, failed.shown)
             raise
         self._record("edit", _summed(plan.replies), prompt, plan.shown)
         return plan
@@ -233,26 +229,30 @@ class Workspace:
 
         return totals(self.root)
 
-    def _budget(self, budget: int | None) -> int:
-        return self.settings.context.budget if budget is None else budget
-
-    def _requests(self, system: str, budget: int | None) -> tuple[str, int]:
-        """``system`` with the offer of code by name, and the tokens kept for it (none, and
-        no offer, where ``llm.request_share`` is 0)."""
+    def _llm_prompt(
+        self,
+        build: Callable[[str, Context, TokenCounter, str], Prompt],
+        system: str,
+        request: str,
+        budget: int | None,
+        lexical: bool,
+    ) -> tuple[Prompt, int]:
+        """The first request for ``request`` (``build`` makes it from the packed context),
+        and the tokens of ``budget`` kept for code the model asks for by name
+        (``llm.request_share``; none, and no offer in ``system``, where that is 0)."""
         from codeintel.agent.converse import REQUESTS
 
-        spare = int(self._budget(budget) * self.settings.llm.request_share)
-        return (system + REQUESTS, spare) if spare else (system, 0)
+        whole = self.settings.context.budget if budget is None else budget
+        spare = int(whole * self.settings.llm.request_share)
+        packed, counter = self._packed_for_llm(request, whole - spare, lexical)
+        return build(request, packed, counter, system + REQUESTS if spare else system), spare
 
-    def _fetcher(self, prompt: Prompt, lexical: bool) -> Fetch | None:
+    def _fetcher(self, encoding: str, lexical: bool) -> Fetch:
         """Code asked for by name (``Searcher.named``), packed into the tokens left."""
         from codeintel.agent.context import Candidate, build_context
-        from codeintel.agent.converse import REQUESTS
         from codeintel.indexer.tokens import TokenCounter
 
-        if not prompt.system.endswith(REQUESTS):
-            return None
-        counter = TokenCounter(prompt.encoding)
+        counter = TokenCounter(encoding)
 
         def fetch(names: list[str], budget: int) -> Context:
             with self.repository.reading():

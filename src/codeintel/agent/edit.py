@@ -41,11 +41,14 @@ Answer again with every block of the change, corrected."""
 
 
 class EditFailed(EditRefused):
-    """The model's blocks failed twice; ``replies`` are what the attempts cost."""
+    """The model's blocks failed twice; ``replies`` are what the attempts cost, ``shown``
+    the contexts they were sent."""
 
-    def __init__(self, message: str, replies: tuple[Reply, ...]) -> None:
+    def __init__(
+        self, message: str, replies: tuple[Reply, ...], shown: tuple[Context, ...]
+    ) -> None:
         super().__init__(message)
-        self.replies = replies
+        self.replies, self.shown = replies, shown
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ def plan_edit(
                 "the model's edit could not be applied, also after being told why: "
                 + "; ".join(again.failures),
                 tuple(replies),
+                talk.shown,
             ) from None
     diff = unified_diff(changes)
     shown = talk.shown

@@ -199,7 +199,6 @@ class Builder:
         self.progress = progress
         self.report = BuildReport()
         self._touched = 0
-        self._indexed: set[str] = set()  # paths with a files row when the build started
         # Into an empty table rows can be appended: no earlier row can match or be stale.
         self.first_build = store.count() == 0
 
@@ -221,19 +220,20 @@ class Builder:
         new = [path for path in records if path not in known]  # no files row has these
         if new:  # before any chunk is written: see _commit
             self.store.claim_files(new, absent=True)
-        self._indexed = set(known)
         limits = ChunkLimits.of(self.settings)
         self.progress.phase("chunking", len(plan.changed))
         pending: list[tuple[FileChunks, pa.Table]] = []
+        pending_rows = 0
         model_id, workers = self.store.meta.embedder, self.settings.workers
         for batch in _chunk_all(plan.changed, model_id, limits, workers):
             for file, rows in batch.per_file():
                 pending.append((file, rows))
+                pending_rows += rows.num_rows
                 self.progress.advance(1)
-                if sum(rows.num_rows for _, rows in pending) >= WRITE_BATCH_ROWS:
-                    self._commit(pending, records)
-                    pending = []
-        self._commit(pending, records)
+                if pending_rows >= WRITE_BATCH_ROWS:
+                    self._commit(pending, records, known)
+                    pending, pending_rows = [], 0
+        self._commit(pending, records, known)
         self._touched = len(plan.touched)
         if plan.touched:
             self.store.set_file_times(plan.touched)
@@ -243,16 +243,19 @@ class Builder:
         report.lexical_seconds = time.perf_counter() - started
 
     def _commit(
-        self, files: list[tuple[FileChunks, pa.Table]], records: dict[str, FileRecord]
+        self,
+        files: list[tuple[FileChunks, pa.Table]],
+        records: dict[str, FileRecord],
+        known: dict[str, Any],
     ) -> None:
         """Write these files' rows as one commit, with vectors already in the embedding
         cache, then their files rows. Each file is claimed first (a files row with no
-        sha256: new files at the start of the build, indexed ones here), so a build killed
-        between the two commits leaves files the next build re-reads, never a files row
-        whose chunk ids are not the chunks there."""
+        sha256: new files at the start of the build, the ``known`` ones here), so a build
+        killed between the two commits leaves files the next build re-reads, never a files
+        row whose chunk ids are not the chunks there."""
         if not files:
             return
-        if indexed := [file.path for file, _ in files if file.path in self._indexed]:
+        if indexed := [file.path for file, _ in files if file.path in known]:
             self.store.claim_files(indexed)
         chunks = pa.concat_tables([rows for _, rows in files])
         keys = chunks.column("embed_key").to_pylist()

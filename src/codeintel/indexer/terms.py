@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _WORD_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _PATH_SEPARATORS = re.compile(r"[/\\._-]+")
 
@@ -23,7 +23,7 @@ def identifier_words(identifier: str) -> list[str]:
 
 def identifiers(text: str) -> dict[str, None]:
     """The identifiers in ``text``, each once, in order of first appearance."""
-    return dict.fromkeys(IDENTIFIER.findall(text))
+    return dict.fromkeys(_IDENTIFIER.findall(text))
 
 
 def expand_terms(text: str, found: Iterable[str] | None = None) -> str:

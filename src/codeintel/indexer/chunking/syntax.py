@@ -80,9 +80,8 @@ def syntax_pieces(spec: LanguageSpec, source: Source, limits: ChunkLimits) -> li
     if rows is None:
         return []
     text = source.rows(*rows) + "\n"
-    inner = (
-        source if text == source.text else Source(text)
-    )  # the usual file: one newline at the end
+    # the usual file (text from the first row, one newline at the end) is its own inner
+    inner = source if text == source.text else Source(text)
     data = inner.text.encode("utf-8", "surrogatepass")
     if spec.grammar in _NARROW_ISDIGIT_GRAMMARS:
         tree = parser_for(spec.grammar).parse(_BRACE_THEN_WIDE.sub(_as_word_bytes, data))
