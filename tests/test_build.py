@@ -27,6 +27,8 @@ from codeintel.errors import IndexMismatch
 from codeintel.indexer.embedder import HashingEmbedder
 from codeintel.indexer.repository import Repository
 from codeintel.indexer.snapshot import Snapshot
+from codeintel.indexer.store import MAX_INDEX_DELTAS
+from codeintel.retrieval.lexical import LexicalSignals
 from codeintel.settings import EmbedSettings, IndexSettings
 from tests.conftest import git_init, write_files
 
@@ -446,3 +448,41 @@ def test_default_minilm_model_offline_and_shared_cache(
     again_searched = CliRunner().invoke(main, ["search", "user names", "--path", str(second)])
     assert again_searched.exit_code == 0 and again_searched.stderr == ""
     assert again_searched.stdout == searched.stdout
+
+
+def test_bm25_ranks_alike_however_the_rows_were_built(tmp_path: Path) -> None:
+    """Rows added over many builds (more than an index keeps deltas of) score exactly as
+    the same rows built at once: no row is left out of the full-text index, whose scores
+    for uncovered rows differ. (Only additions: deleted rows stay in the statistics until
+    compaction, docs/decisions.md.)"""
+    root, reference = tmp_path / "repo", tmp_path / "reference"
+    topics = ["parse config section", "lock thread timeout", "encode bytes string"]
+    files = {
+        f"pkg/mod{i}.py": "".join(
+            f"def {topic.split()[j % 3]}_{i}_{j}(value):\n"
+            f"    '''{topic} {i} {' '.join(topics[(i + j) % 3].split()[: 1 + j % 3])}'''\n"
+            f"    return value + {j}\n\n"
+            for j, topic in enumerate(topics * (1 + i % 3))
+        )
+        for i in range(4 + 2 * MAX_INDEX_DELTAS)
+    }
+    names = sorted(files)
+    write_files(root, {name: files[name] for name in names[:4]})
+    repo = repository(root)
+    repo.build()
+    for step in range(4, len(names), 2):
+        write_files(root, {name: files[name] for name in names[step : step + 2]})
+        repo.build()
+    fresh = repository(root, uri=fresh_build(root, reference))
+    built, once = repo.open_store(), fresh.open_store()
+    for store in (built, once):
+        for table in (store.chunks, store.files):
+            for index in table.list_indices():
+                stats = table.stats.index_stats(index["name"])
+                assert stats["num_unindexed_rows"] == 0, index["name"]
+                assert len(stats["num_indexed_rows_per_delta"]) <= MAX_INDEX_DELTAS
+    for query in [*topics, "value parse bytes", "timeout 7"]:
+        mine = LexicalSignals(built.chunks, built.files, names)
+        theirs = LexicalSignals(once.chunks, once.files, names)
+        assert mine.bm25(query, 20) == theirs.bm25(query, 20), query
+        assert mine.bm25_files(query, 10) == theirs.bm25_files(query, 10), query

@@ -40,12 +40,15 @@ SCHEMA_VERSION = "3"  # 2: files.terms, the whole-file full-text document; 3: no
 # A version stays this long after a newer one replaced it, so a reader that opened it just
 # before a build finished can complete its query; `prune` deletes the rest.
 KEEP_OLD_VERSIONS = timedelta(seconds=60)
-# Rows written since the last index refresh that the indexes tolerate before a refresh:
-# full-text search tokenizes uncovered rows at query time (2,700 of them cost ~70 ms a query
-# on the standard library's index), while a refresh costs about a second.
-INDEX_REFRESH_ROWS = 500
-# The same for the files table, whose rows are whole files: each costs ~20 chunks' tokenizing.
-FILES_INDEX_REFRESH_ROWS = 25
+# Each build folds its new rows into every index as a delta of its own: cheap (tens of ms
+# on the standard library's index, where merging a list index took 30 s), and full-text
+# search over deltas scores exactly as over one index (its statistics are global), where
+# rows no index covers yet are scored otherwise. Past this many deltas an index is rebuilt.
+MAX_INDEX_DELTAS = 8
+# Replaced rows stay in a full-text index's statistics (its document count and lengths), so
+# BM25 scores drift from a fresh index's; past this share of the live rows it is rebuilt.
+# (The embedding phase replaces every row it fills: a first build rebuilds once, after it.)
+MAX_STALE_SHARE = 0.01
 # Fragments (one per batch write, roughly) a table may have before it is compacted.
 MAX_FRAGMENTS = 32
 # The share of a table's stored rows deleted (replaced) past which a build compacts it.
@@ -445,12 +448,9 @@ class Store:
     # -- maintenance ---------------------------------------------------------------
 
     def refresh_indexes(self) -> None:
-        """Create missing indexes; fold newly written rows into them once many piled up.
-
-        Rows an index does not cover yet are still found (LanceDB scans them), so deferring
-        changes speed, not results: a small incremental build skips a ~1 s index rewrite.
-        Filling vectors rewrites rows, so a build calls this again after embedding.
-        """
+        """Create missing indexes and fold every row written since into them, so a search
+        ranks the same whatever the order of the builds that wrote the rows. Filling
+        vectors rewrites rows, so a build calls this again after embedding."""
         if not self.count():
             return
         chunks, files = table_names(self.meta.generation)
@@ -460,18 +460,28 @@ class Store:
         ]
         if missing:
             self._create_indexes(missing)
-        _fold_in(self.chunks, INDEX_REFRESH_ROWS)
-        _fold_in(self.files, FILES_INDEX_REFRESH_ROWS)
+        for table in (self.chunks, self.files):
+            _fold_in(table)
+        worn = [
+            *_worn_indexes(self.chunks, chunks, _chunk_index_configs()),
+            *_worn_indexes(self.files, files, _file_index_configs()),
+        ]
+        if worn:
+            self._create_indexes(worn)
+        if _deltas(self.chunks, "vector_idx") > MAX_INDEX_DELTAS:
+            self.chunks.optimize.optimize_indices(index_names=["vector_idx"])
 
-    def _create_indexes(self, missing: list[tuple[str, str, dict[str, Any]]]) -> None:
-        """Build indexes side by side, each on its own handle of its table: Lance builds a
-        full-text index on about one core, and index commits on other columns do not
-        conflict. The handles are reopened after, at the version holding them all."""
+    def _create_indexes(self, indexes: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Build (or rebuild) indexes side by side, each on its own handle of its table: Lance
+        builds a full-text index on about one core, and index commits on other columns do
+        not conflict. The handles are reopened after, at the version holding them all."""
 
         def create(table: str, column: str, config: dict[str, Any]) -> None:
-            self.db.open_table(table).create_scalar_index(column, name=f"{column}_idx", **config)
+            self.db.open_table(table).create_scalar_index(
+                column, name=f"{column}_idx", replace=True, **config
+            )
 
-        longest_first = sorted(missing, key=lambda task: task[1] != "terms")
+        longest_first = sorted(indexes, key=lambda task: task[1] != "terms")
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             for future in [pool.submit(create, *task) for task in longest_first]:
                 future.result()
@@ -508,7 +518,7 @@ class Store:
         """Merge fragments once there are many, or once many rows were replaced."""
         for table in (self.chunks, self.files):
             if _needs_compaction(table):
-                _optimize(table)
+                table.optimize.compact_files()
 
     def prune(self, grace: timedelta = KEEP_OLD_VERSIONS) -> None:
         """Delete versions superseded longer than ``grace`` ago (every batch write makes
@@ -530,12 +540,6 @@ def _needs_compaction(table: LanceDataset) -> bool:
         return True
     stored = sum(fragment.physical_rows for fragment in fragments)
     return stored > 0 and stored - table.count_rows() >= DELETED_SHARE * stored
-
-
-def _optimize(table: LanceDataset) -> None:
-    """Merge small fragments into large ones and fold unindexed rows into the indexes."""
-    table.optimize.compact_files()
-    table.optimize.optimize_indices()
 
 
 def _superseded(table: LanceDataset, grace: timedelta) -> list[int]:
@@ -563,11 +567,44 @@ def _missing_indexes(
     ]
 
 
-def _fold_in(table: LanceDataset, max_unindexed: int) -> None:
-    """Fold new rows into ``table``'s indexes once more than ``max_unindexed`` piled up."""
-    indexed = any(index["name"] == "terms_idx" for index in table.list_indices())
-    if indexed and table.stats.index_stats("terms_idx")["num_unindexed_rows"] > max_unindexed:
-        _optimize(table)
+def _fold_in(table: LanceDataset) -> None:
+    """Add the rows no index covers yet to every index of ``table``, as new deltas."""
+    names = [index["name"] for index in table.list_indices()]
+    if any(table.stats.index_stats(name)["num_unindexed_rows"] for name in names):
+        table.optimize.optimize_indices(num_indices_to_merge=0)
+
+
+def _deltas(table: LanceDataset, name: str) -> int:
+    """How many deltas index ``name`` of ``table`` has (0 when it has none: no index)."""
+    if not any(index["name"] == name for index in table.list_indices()):
+        return 0
+    return len(table.stats.index_stats(name)["num_indexed_rows_per_delta"])
+
+
+def _stale_share(table: LanceDataset, name: str) -> float:
+    """The documents full-text index ``name`` counts beyond the live rows, per live row."""
+    segments = table.stats.index_stats(name)["segments"]
+    live = table.count_rows()
+    counted = sum(int(segment["num_docs"]) for segment in segments)
+    return (counted - live) / max(live, 1)
+
+
+def _worn_indexes(
+    table: LanceDataset, name: str, configs: dict[str, dict[str, Any]]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(table name, column, index config) for each of ``configs`` to rebuild from the rows:
+    too many deltas, or a full-text index counting too many replaced rows. (Rebuilt, never
+    merged: merging a list index costs ~100× a rebuild, and merging keeps stale counts.)"""
+    return [
+        (name, column, config)
+        for column, config in configs.items()
+        if _deltas(table, f"{column}_idx") > MAX_INDEX_DELTAS
+        or (
+            config["index_type"] == "INVERTED"
+            and _deltas(table, f"{column}_idx")
+            and _stale_share(table, f"{column}_idx") > MAX_STALE_SHARE
+        )
+    ]
 
 
 # The full-text index on code-aware terms: the text is already split into identifiers and
