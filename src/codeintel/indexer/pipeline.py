@@ -239,7 +239,6 @@ class Builder:
             self.store.set_file_times(plan.touched)
         if plan.deleted:
             self.store.delete_files(plan.deleted)
-        self.store.refresh_indexes()
         report.lexical_seconds = time.perf_counter() - started
 
     def _commit(

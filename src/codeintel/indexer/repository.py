@@ -117,15 +117,17 @@ class Repository:
                 builder = Builder(self.root, store, self.index_settings, cache, progress)
                 builder.write_lexical()
                 pending = store.count("vector IS NULL") if embed else 0
-                if pending:
+                if pending:  # the rows it replaces are folded in after it, not twice
+                    store.refresh_indexes(fold_in=False)
                     if embedder is None:
                         embedder = LazyEmbedder(self.embed_settings, progress.note)
                     builder.embed_pending(embedder, self.embed_settings.batch_size, pending)
-                    store.refresh_indexes()
-                store.refresh_vector_index(self.index_settings.vector_index_min_rows)
                 if builder.wrote:
                     progress.phase("compacting", 0)
+                # compacted first: fragments under different index deltas are not merged
                 store.compact()
+                store.refresh_indexes()
+                store.refresh_vector_index(self.index_settings.vector_index_min_rows)
                 if rebuild and store.meta.generation:
                     store.publish()
                 snapshot = self.snapshot(check=False)

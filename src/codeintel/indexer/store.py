@@ -43,11 +43,11 @@ KEEP_OLD_VERSIONS = timedelta(seconds=60)
 # Each build folds its new rows into every index as a delta of its own: cheap (tens of ms
 # on the standard library's index, where merging a list index took 30 s), and full-text
 # search over deltas scores exactly as over one index (its statistics are global), where
-# rows no index covers yet are scored otherwise. Past this many deltas an index is rebuilt.
-MAX_INDEX_DELTAS = 8
-# Replaced rows stay in a full-text index's statistics (its document count and lengths), so
-# BM25 scores drift from a fresh index's; past this share of the live rows it is rebuilt.
-# (The embedding phase replaces every row it fills: a first build rebuilds once, after it.)
+# rows no index covers yet are scored otherwise. Each delta costs a search a little
+# (a few ms at 40); past this many an index is rebuilt.
+MAX_INDEX_DELTAS = 16
+# Replaced rows stay in a full-text index's statistics (its document count), so BM25
+# scores drift from a fresh index's; past this share of the live rows it is rebuilt.
 MAX_STALE_SHARE = 0.01
 # Fragments (one per batch write, roughly) a table may have before it is compacted.
 MAX_FRAGMENTS = 32
@@ -447,10 +447,12 @@ class Store:
 
     # -- maintenance ---------------------------------------------------------------
 
-    def refresh_indexes(self) -> None:
-        """Create missing indexes and fold every row written since into them, so a search
-        ranks the same whatever the order of the builds that wrote the rows. Filling
-        vectors rewrites rows, so a build calls this again after embedding."""
+    def refresh_indexes(self, fold_in: bool = True) -> None:
+        """Create missing indexes and (``fold_in``) bring every index up to the rows written
+        since, so a search ranks the same whatever the builds that wrote the rows: each
+        index takes them as a new delta, or is rebuilt when worn (``_worn``). Filling
+        vectors replaces the rows it fills: a build about to embed only creates what is
+        missing (searches meanwhile scan the new rows) and folds in after embedding."""
         if not self.count():
             return
         chunks, files = table_names(self.meta.generation)
@@ -460,16 +462,22 @@ class Store:
         ]
         if missing:
             self._create_indexes(missing)
-        for table in (self.chunks, self.files):
-            _fold_in(table)
-        worn = [
-            *_worn_indexes(self.chunks, chunks, _chunk_index_configs()),
-            *_worn_indexes(self.files, files, _file_index_configs()),
-        ]
+        if not fold_in:
+            return
+        worn = []
+        for table, name, configs in (
+            (self.chunks, chunks, _chunk_index_configs()),
+            (self.files, files, _file_index_configs()),
+        ):
+            rebuilt = _worn(table, configs)
+            worn += [(name, column, configs[column]) for column in rebuilt]
+            _fold_in(table, skip={f"{column}_idx" for column in rebuilt})
         if worn:
             self._create_indexes(worn)
-        if _deltas(self.chunks, "vector_idx") > MAX_INDEX_DELTAS:
-            self.chunks.optimize.optimize_indices(index_names=["vector_idx"])
+        if (deltas := _deltas(self.chunks, "vector_idx")) > MAX_INDEX_DELTAS:
+            self.chunks.optimize.optimize_indices(
+                index_names=["vector_idx"], num_indices_to_merge=deltas
+            )
 
     def _create_indexes(self, indexes: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Build (or rebuild) indexes side by side, each on its own handle of its table: Lance
@@ -567,42 +575,51 @@ def _missing_indexes(
     ]
 
 
-def _fold_in(table: LanceDataset) -> None:
-    """Add the rows no index covers yet to every index of ``table``, as new deltas."""
-    names = [index["name"] for index in table.list_indices()]
-    if any(table.stats.index_stats(name)["num_unindexed_rows"] for name in names):
-        table.optimize.optimize_indices(num_indices_to_merge=0)
+def _index_names(table: LanceDataset) -> list[str]:
+    """The names of ``table``'s indexes (``list_indices`` lists each delta)."""
+    return list(dict.fromkeys(index["name"] for index in table.list_indices()))
+
+
+def _fold_in(table: LanceDataset, skip: set[str]) -> None:
+    """Add the rows no index covers yet to each index of ``table`` but ``skip``, as a delta."""
+    names = [
+        name
+        for name in _index_names(table)
+        if name not in skip and table.stats.index_stats(name)["num_unindexed_rows"]
+    ]
+    if names:
+        table.optimize.optimize_indices(index_names=names, num_indices_to_merge=0)
 
 
 def _deltas(table: LanceDataset, name: str) -> int:
     """How many deltas index ``name`` of ``table`` has (0 when it has none: no index)."""
-    if not any(index["name"] == name for index in table.list_indices()):
+    if name not in _index_names(table):
         return 0
     return len(table.stats.index_stats(name)["num_indexed_rows_per_delta"])
 
 
-def _stale_share(table: LanceDataset, name: str) -> float:
-    """The documents full-text index ``name`` counts beyond the live rows, per live row."""
-    segments = table.stats.index_stats(name)["segments"]
-    live = table.count_rows()
-    counted = sum(int(segment["num_docs"]) for segment in segments)
-    return (counted - live) / max(live, 1)
+def _replaced_share(table: LanceDataset, name: str) -> float:
+    """The documents full-text index ``name`` would count beyond the live ones once the
+    uncovered rows were folded in (replaced rows stay counted), per live document."""
+    stats = table.stats.index_stats(name)
+    counted = sum(int(segment["num_docs"]) for segment in stats["segments"])
+    live = table.count_rows(filter="terms IS NOT NULL AND terms != ''")  # what it counts
+    return (counted + int(stats["num_unindexed_rows"]) - live) / max(live, 1)
 
 
-def _worn_indexes(
-    table: LanceDataset, name: str, configs: dict[str, dict[str, Any]]
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """(table name, column, index config) for each of ``configs`` to rebuild from the rows:
-    too many deltas, or a full-text index counting too many replaced rows. (Rebuilt, never
-    merged: merging a list index costs ~100× a rebuild, and merging keeps stale counts.)"""
+def _worn(table: LanceDataset, configs: dict[str, dict[str, Any]]) -> list[str]:
+    """The columns of ``configs`` whose index to rebuild from the rows rather than fold
+    new rows into: one more delta would pass ``MAX_INDEX_DELTAS``, or a full-text index
+    would count more than ``MAX_STALE_SHARE`` replaced rows (as after the embedding phase
+    of a first build: it replaced every row). Rebuilt, never merged: merging a list index
+    costs ~100x a rebuild, and merging keeps replaced rows counted."""
     return [
-        (name, column, config)
+        column
         for column, config in configs.items()
-        if _deltas(table, f"{column}_idx") > MAX_INDEX_DELTAS
+        if _deltas(table, f"{column}_idx") >= MAX_INDEX_DELTAS
         or (
             config["index_type"] == "INVERTED"
-            and _deltas(table, f"{column}_idx")
-            and _stale_share(table, f"{column}_idx") > MAX_STALE_SHARE
+            and _replaced_share(table, f"{column}_idx") > MAX_STALE_SHARE
         )
     ]
 

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from codeintel.retrieval.freshness import Remapper
 
 
+# Rows fetched past a full-text limit at least, to order the ties at the cut by key.
+_TIE_MARGIN = 10
+
+
 def _and(*clauses: str | None) -> str | None:
     parts = [f"({clause})" for clause in clauses if clause]
     return " AND ".join(parts) or None
@@ -21,18 +25,21 @@ def _and(*clauses: str | None) -> str | None:
 def _full_text(
     dataset: LanceDataset, columns: list[str], terms: str, limit: int, where: str | None
 ) -> list[dict[str, Any]]:
-    """``columns`` and ``_score`` of the rows whose ``terms`` best match BM25, best first."""
+    """``columns`` and ``_score`` of the rows whose ``terms`` best match BM25, best first,
+    equal scores in the order of ``columns[0]`` (the key): Lance returns ties in storage
+    order, which depends on the builds that wrote the rows. A margin past ``limit`` is
+    fetched so ties at the cut are mostly settled by the key too."""
     if not terms.strip():
         return []
-    return list(
-        dataset.to_table(
-            columns=[*columns, "_score"],
-            full_text_query={"columns": ["terms"], "query": terms},
-            filter=where,
-            prefilter=True,
-            limit=limit,
-        ).to_pylist()
-    )
+    rows = dataset.to_table(
+        columns=[*columns, "_score"],
+        full_text_query={"columns": ["terms"], "query": terms},
+        filter=where,
+        prefilter=True,
+        limit=limit + max(limit // 2, _TIE_MARGIN),
+    ).to_pylist()
+    key = columns[0]
+    return sorted(rows, key=lambda row: (-row["_score"], row[key]))[:limit]
 
 
 def _symbol_is(name: str) -> str:
