@@ -161,9 +161,11 @@ class ContextSettings(_Section):
         description="a split function's part's least score, as a share of its best",
     )
     full: float = Field(1.0, ge=0, description="utility of a chunk shown in full")
-    skeleton: float = Field(0.1, ge=0, description="utility of a definition shown as its skeleton")
+    skeleton: float = Field(
+        0.02, ge=0, description="utility of a definition shown as its skeleton, beside full"
+    )
     signature: float = Field(
-        0.02, ge=0, description="utility of a definition shown as its signature"
+        0.005, ge=0, description="utility of a definition shown as its signature, beside full"
     )
     file_weight: float = Field(
         0.3, ge=0, description="worth of naming an edited file, beside one edit site shown"
