@@ -368,10 +368,14 @@ def says_more(skeleton: str, signature: str) -> bool:
     an elision, a decorator, a comment, an import, or part of the signature (which may span
     several lines)."""
     words = signature.split()
-    lines = [line for line in skeleton.split("\n") if not _TRIVIAL.fullmatch(line)]
-    while lines and words and " ".join(lines[0].split()) in " ".join(words):
-        words = words[len(lines.pop(0).split()) :]
-    return bool(lines)
+    for line in skeleton.split("\n"):
+        if _TRIVIAL.fullmatch(line):
+            continue
+        shown = line.split()
+        if not words or " ".join(shown) not in " ".join(words):
+            return True
+        words = words[len(shown) :]
+    return False
 
 
 def _fit(
