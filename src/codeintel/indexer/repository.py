@@ -118,7 +118,7 @@ class Repository:
                 builder.write_lexical()
                 pending = store.count("vector IS NULL") if embed else 0
                 if pending:  # the rows it replaces are folded in after it, not twice
-                    store.refresh_indexes(fold_in=False)
+                    store.create_missing_indexes()
                     if embedder is None:
                         embedder = LazyEmbedder(self.embed_settings, progress.note)
                     builder.embed_pending(embedder, self.embed_settings.batch_size, pending)

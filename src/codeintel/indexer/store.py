@@ -447,12 +447,8 @@ class Store:
 
     # -- maintenance ---------------------------------------------------------------
 
-    def refresh_indexes(self, fold_in: bool = True) -> None:
-        """Create missing indexes and (``fold_in``) bring every index up to the rows written
-        since, so a search ranks the same whatever the builds that wrote the rows: each
-        index takes them as a new delta, or is rebuilt when worn (``_worn``). Filling
-        vectors replaces the rows it fills: a build about to embed only creates what is
-        missing (searches meanwhile scan the new rows) and folds in after embedding."""
+    def create_missing_indexes(self) -> None:
+        """Create the indexes the tables lack (a first build, or one killed before them)."""
         if not self.count():
             return
         chunks, files = table_names(self.meta.generation)
@@ -462,22 +458,34 @@ class Store:
         ]
         if missing:
             self._create_indexes(missing)
-        if not fold_in:
+
+    def refresh_indexes(self) -> None:
+        """Create missing indexes and bring every index up to the rows written since, so a
+        search ranks the same whatever the builds that wrote the rows: each index takes
+        them as a new delta, or is rebuilt when worn (``_worn``). Filling vectors replaces
+        the rows it fills, so a build about to embed calls ``create_missing_indexes``
+        (searches meanwhile scan the new rows) and this after embedding."""
+        if not self.count():
             return
+        self.create_missing_indexes()
+        chunks, files = table_names(self.meta.generation)
+        chunk_stats = _index_stats(self.chunks)
         worn = []
-        for table, name, configs in (
-            (self.chunks, chunks, _chunk_index_configs()),
-            (self.files, files, _file_index_configs()),
+        for table, name, configs, stats in (
+            (self.chunks, chunks, _chunk_index_configs(), chunk_stats),
+            (self.files, files, _file_index_configs(), _index_stats(self.files)),
         ):
-            rebuilt = _worn(table, configs)
+            rebuilt = _worn(table, configs, stats)
             worn += [(name, column, configs[column]) for column in rebuilt]
-            _fold_in(table, skip={f"{column}_idx" for column in rebuilt})
+            _fold_in(table, stats, skip={f"{column}_idx" for column in rebuilt})
         if worn:
             self._create_indexes(worn)
-        if (deltas := _deltas(self.chunks, "vector_idx")) > MAX_INDEX_DELTAS:
-            self.chunks.optimize.optimize_indices(
-                index_names=["vector_idx"], num_indices_to_merge=deltas
-            )
+        if "vector_idx" in chunk_stats:  # merged, not rebuilt: a rebuild retrains it
+            deltas = len(self.chunks.stats.index_stats("vector_idx")["num_indexed_rows_per_delta"])
+            if deltas > MAX_INDEX_DELTAS:
+                self.chunks.optimize.optimize_indices(
+                    index_names=["vector_idx"], num_indices_to_merge=deltas
+                )
 
     def _create_indexes(self, indexes: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Build (or rebuild) indexes side by side, each on its own handle of its table: Lance
@@ -575,39 +583,37 @@ def _missing_indexes(
     ]
 
 
-def _index_names(table: LanceDataset) -> list[str]:
-    """The names of ``table``'s indexes (``list_indices`` lists each delta)."""
-    return list(dict.fromkeys(index["name"] for index in table.list_indices()))
+def _index_stats(table: LanceDataset) -> dict[str, dict[str, Any]]:
+    """Each index of ``table`` by name, with its statistics (``list_indices`` lists each
+    delta; the statistics are read once per index)."""
+    names = dict.fromkeys(index["name"] for index in table.list_indices())
+    return {name: table.stats.index_stats(name) for name in names}
 
 
-def _fold_in(table: LanceDataset, skip: set[str]) -> None:
+def _fold_in(table: LanceDataset, stats: dict[str, dict[str, Any]], skip: set[str]) -> None:
     """Add the rows no index covers yet to each index of ``table`` but ``skip``, as a delta."""
-    names = [
-        name
-        for name in _index_names(table)
-        if name not in skip and table.stats.index_stats(name)["num_unindexed_rows"]
-    ]
+    names = [n for n, s in stats.items() if n not in skip and s["num_unindexed_rows"]]
     if names:
         table.optimize.optimize_indices(index_names=names, num_indices_to_merge=0)
 
 
-def _deltas(table: LanceDataset, name: str) -> int:
-    """How many deltas index ``name`` of ``table`` has (0 when it has none: no index)."""
-    if name not in _index_names(table):
-        return 0
-    return len(table.stats.index_stats(name)["num_indexed_rows_per_delta"])
+def _deltas(stats: dict[str, dict[str, Any]], name: str) -> int:
+    """How many deltas index ``name`` has (0 when there is no such index)."""
+    return len(stats[name]["num_indexed_rows_per_delta"]) if name in stats else 0
 
 
-def _replaced_share(table: LanceDataset, name: str) -> float:
-    """The documents full-text index ``name`` would count beyond the live ones once the
-    uncovered rows were folded in (replaced rows stay counted), per live document."""
-    stats = table.stats.index_stats(name)
+def _replaced_share(table: LanceDataset, stats: dict[str, Any]) -> float:
+    """The documents a full-text index of ``table`` (its ``stats``) would count beyond the
+    live ones once the uncovered rows were folded in (replaced rows stay counted), per
+    live document."""
     counted = sum(int(segment["num_docs"]) for segment in stats["segments"])
     live = table.count_rows(filter="terms IS NOT NULL AND terms != ''")  # what it counts
     return (counted + int(stats["num_unindexed_rows"]) - live) / max(live, 1)
 
 
-def _worn(table: LanceDataset, configs: dict[str, dict[str, Any]]) -> list[str]:
+def _worn(
+    table: LanceDataset, configs: dict[str, dict[str, Any]], stats: dict[str, dict[str, Any]]
+) -> list[str]:
     """The columns of ``configs`` whose index to rebuild from the rows rather than fold
     new rows into: one more delta would pass ``MAX_INDEX_DELTAS``, or a full-text index
     would count more than ``MAX_STALE_SHARE`` replaced rows (as after the embedding phase
@@ -616,10 +622,10 @@ def _worn(table: LanceDataset, configs: dict[str, dict[str, Any]]) -> list[str]:
     return [
         column
         for column, config in configs.items()
-        if _deltas(table, f"{column}_idx") >= MAX_INDEX_DELTAS
+        if _deltas(stats, f"{column}_idx") >= MAX_INDEX_DELTAS
         or (
             config["index_type"] == "INVERTED"
-            and _replaced_share(table, f"{column}_idx") > MAX_STALE_SHARE
+            and _replaced_share(table, stats[f"{column}_idx"]) > MAX_STALE_SHARE
         )
     ]
 
