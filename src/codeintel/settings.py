@@ -214,6 +214,20 @@ class LLMSettings(_Section):
     )  # fmt: skip
 
 
+class CacheSettings(_Section):
+    """The answer cache ``ask`` serves from: an answer is served again only while the code
+    it was grounded on is unchanged and a new question asks the same of it (see
+    ``codeintel.cache.answers``)."""
+
+    enabled: bool = Field(True, description="serve and keep answers (ask --no-cache: not once)")
+    similarity: float = Field(
+        0.9, ge=0, le=1, description="least cosine of two questions' vectors for a direct serve"
+    )
+    max_entries: int = Field(1000, ge=1, description="answers kept; least recently used go first")
+    ttl_days: float = Field(30.0, gt=0, description="an older answer goes, whatever else holds")
+    any_model: bool = Field(False, description="serve answers another model gave")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -222,6 +236,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     context: ContextSettings = Field(default_factory=ContextSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
 
 
 SECTIONS = tuple(Settings.model_fields)

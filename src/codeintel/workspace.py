@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported where used: `index status` needs none of them (col
     from codeintel.agent.ledger import Totals
     from codeintel.agent.llm import OnText, Provider, Reply
     from codeintel.agent.llm.transport import CircuitBreaker
+    from codeintel.cache.store import AnswerStore, CacheStats
     from codeintel.indexer.pipeline import BuildReport, Progress
     from codeintel.indexer.snapshot import Snapshot
     from codeintel.indexer.tokens import TokenCounter
@@ -89,6 +90,7 @@ class Workspace:
             embedder=self._lazy_embedder("build"),
         )
         self._forget_searchers()
+        self._store_of_answers().prune(self._live_chunks)
         if embed:
             prepare_query_embedder(self.settings.embed, progress.note if progress else self.notes)
         return report
@@ -152,7 +154,7 @@ class Workspace:
         ``context.budget``), counted with ``encoding`` or the tokenizer of OpenAI model
         ``llm``."""
         from codeintel.agent.candidates import candidates_for
-        from codeintel.agent.context import build_context
+        from codeintel.agent.context import build_context, shown_in_full
         from codeintel.indexer.tokens import TokenCounter, encoding_for
 
         require_question(query)
@@ -164,7 +166,10 @@ class Workspace:
         packed = build_context(
             found, settings.budget if budget is None else budget, counter, settings
         )
-        return replace(packed, retrieved=len(found), index=self._coverage(searcher, status))
+        coverage = self._coverage(searcher, status)
+        return replace(
+            packed, retrieved=len(found), index=coverage, shown=shown_in_full(packed, found)
+        )
 
     def ask_prompt(self, question: str, budget: int | None = None, lexical: bool = False) -> Prompt:
         """The exact first request ``ask`` would send (its context packed within the part
@@ -180,16 +185,33 @@ class Workspace:
         budget: int | None = None,
         on_text: OnText | None = None,
         lexical: bool = False,
+        use_cache: bool = True,
     ) -> Answer:
         """The configured LLM's answer to ``question`` from the packed context (and the code
         it asks for by name), its citations checked against every line it was shown;
-        ``on_text`` receives the replies as they stream."""
+        ``on_text`` receives the replies as they stream. A cached answer still grounded in
+        the code is served instead of a call (``Answer.cached``), unless ``use_cache`` is
+        off, ``cache.enabled`` is false, or ``lexical`` is set (the cache compares
+        questions by their vectors)."""
         from codeintel.agent.ask import SYSTEM, Answer, ask_prompt, citations_in
         from codeintel.agent.converse import converse
+        from codeintel.agent.remembered import entry_for, lookup_for, served
 
         started = time.perf_counter()
         provider = self._llm()  # before retrieval: a missing setting fails at once
         prompt, spare = self._llm_prompt(ask_prompt, SYSTEM, question, budget, lexical)
+        store = self._answers() if use_cache and not lexical else None
+        lookup = None
+        if store is not None:
+            vector = self._lazy_embedder("query").embed([question])[0]
+            lookup = lookup_for(
+                question, prompt.context, vector, provider.model, self.settings.cache
+            )
+            hit = store.serve(lookup, self._live_chunks)
+            if hit is not None:
+                if on_text is not None:
+                    on_text(hit.answer)
+                return served(hit, prompt.context, started)
         fetch = self._fetcher(prompt.encoding, lexical) if spare else None
         talk = converse(provider, prompt, fetch, spare, on_text)
         reply = _summed(talk.replies)
@@ -197,7 +219,21 @@ class Workspace:
         shown = [item for context in talk.shown for item in context.items]
         cited = citations_in(reply.text, shown)
         seconds = time.perf_counter() - started
-        return Answer(reply.text, cited, prompt.context, reply, seconds, talk.shown[1:])
+        answer = Answer(reply.text, cited, prompt.context, reply, seconds, talk.shown[1:])
+        entry = entry_for(answer, lookup) if store is not None and lookup is not None else None
+        if store is not None and entry is not None:
+            store.put(entry)
+        return answer
+
+    def cache_stats(self) -> CacheStats:
+        """Entries, hits, misses, stale answers dropped and provider tokens saved."""
+        self._require_index()
+        return self._store_of_answers().stats()
+
+    def cache_clear(self) -> int:
+        """Drop every cached answer; how many there were."""
+        self._require_index()
+        return self._store_of_answers().clear()
 
     def edit_plan(
         self,
@@ -365,6 +401,32 @@ class Workspace:
         from codeintel.retrieval.search import IndexCoverage
 
         return IndexCoverage(status.chunks, status.embedded, searcher.available_signals())
+
+    def _answers(self) -> AnswerStore | None:
+        """The answer cache, None where ``cache.enabled`` is off."""
+        return self._store_of_answers() if self.settings.cache.enabled else None
+
+    def _store_of_answers(self) -> AnswerStore:
+        from codeintel.cache.store import AnswerStore
+        from codeintel.indexer.store import Database
+
+        index = self.settings.index
+        cache = self.settings.cache
+        return AnswerStore(
+            Database(self.repository.uri, index.storage_options),
+            self.repository.write_lock.parent,
+            cache.max_entries,
+            cache.ttl_days * 86_400,
+        )
+
+    def _live_chunks(self, ids: Collection[str]) -> set[str]:
+        """Which of ``ids`` the index holds now."""
+        if not ids:
+            return set()
+        chunks = self.repository.snapshot(check=False).chunks
+        quoted = ", ".join(f"'{chunk_id}'" for chunk_id in ids)
+        found = chunks.to_table(columns=["id"], filter=f"id IN ({quoted})")
+        return set(found.column("id").to_pylist())
 
     def _forget_searchers(self) -> None:
         with self._lock:

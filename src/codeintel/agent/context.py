@@ -92,8 +92,8 @@ class ContextItem:
 class Context:
     """The packed context; ``tokens`` is the exact count of ``text`` and <= ``budget``.
 
-    ``retrieved`` (the candidates it was chosen from) and ``index`` (what retrieval could
-    draw on) are for the caller; they are not part of the ``--json`` contract."""
+    ``retrieved`` (the candidates it was chosen from), ``index`` (what retrieval could draw
+    on) and ``shown`` are for the caller; they are not part of the ``--json`` contract."""
 
     budget: int
     tokens: int
@@ -102,6 +102,7 @@ class Context:
     text: str
     retrieved: int = 0
     index: IndexCoverage | None = None
+    shown: tuple[Chunk, ...] = ()  # the candidates' chunks it shows in full
 
     def to_json(self) -> dict[str, Any]:
         """The ``context --json`` shape of the CLI contract."""
@@ -112,6 +113,23 @@ class Context:
             "items": [vars(item).copy() for item in self.items],
             "text": self.text,
         }
+
+
+def shown_in_full(context: Context, candidates: Sequence[Candidate]) -> tuple[Chunk, ...]:
+    """The candidates' chunks whose every line ``context`` shows in full, each once."""
+    full: dict[str, list[ContextItem]] = {}
+    for item in context.items:
+        if item.view == "full":
+            full.setdefault(item.path, []).append(item)
+    shown: dict[str, Chunk] = {}
+    for candidate in candidates:
+        chunk = candidate.chunk
+        if any(
+            item.start_line <= chunk.start_line and chunk.end_line <= item.end_line
+            for item in full.get(chunk.path, ())
+        ):
+            shown.setdefault(chunk.id, chunk)
+    return tuple(shown.values())
 
 
 _Action = Literal["drop_less_relevant", "drop_inner", "drop_inner_view", "discount_outer"]

@@ -342,6 +342,9 @@ def context(
 @click.option(
     "--dry-run", is_flag=True, help="Print the exact request and its tokens; call nothing."
 )
+@click.option(
+    "--no-cache", is_flag=True, help="Ask the provider even if a cached answer still holds."
+)
 def ask(
     question: str,
     budget: int | None,
@@ -349,6 +352,7 @@ def ask(
     lexical: bool,
     as_json: bool,
     dry_run: bool,
+    no_cache: bool,
 ) -> None:
     """Answer QUESTION from the code, without editing it (the LLM of the [llm] settings)."""
     workspace = _workspace(repo_path)
@@ -369,7 +373,11 @@ def ask(
         return
     try:
         answer = workspace.ask(
-            question, budget, None if as_json else _stream_to_stdout, lexical=lexical
+            question,
+            budget,
+            None if as_json else _stream_to_stdout,
+            lexical=lexical,
+            use_cache=not no_cache,
         )
     except KeyboardInterrupt:
         click.echo("\ncodeintel: stopped; the partial answer is not kept", err=True)
@@ -390,6 +398,14 @@ def ask(
         _note("the model refused to answer")
     usage, context = answer.reply.usage, answer.context
     valid = sum(citation.valid for citation in answer.citations)
+    if answer.cached:
+        click.echo(
+            f"-- cached answer of {answer.reply.model}, its code unchanged: no provider call; "
+            f"context {context.tokens}/{context.budget}; {answer.seconds:.1f} s "
+            "(--no-cache asks again)",
+            err=True,
+        )
+        return
     click.echo(
         f"-- {answer.reply.model}: {usage.prompt_tokens} prompt tokens ({usage.cached_tokens} "
         f"cached), {usage.completion_tokens} completion; context {context.tokens}/"
@@ -463,6 +479,37 @@ def undo_command(repo_path: Path) -> None:
     with TerminalProgress() as progress:
         restored, _ = workspace.undo(progress)
     _note(f"restored {', '.join(restored)}")
+
+
+@main.group()
+def cache() -> None:
+    """The answer cache: answers served again while their code is unchanged."""
+
+
+@cache.command("stats")
+@_repo_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def cache_stats(repo_path: Path, as_json: bool) -> None:
+    """Entries, hits, misses, stale answers dropped and provider tokens saved."""
+    stats = _workspace(repo_path).cache_stats()
+    if as_json:
+        _emit_json(stats.to_json())
+        return
+    asked = stats.hits + stats.misses
+    rate = f" ({stats.hits / asked:.0%} of {asked} asked)" if asked else ""
+    click.echo(f"entries        {stats.entries}")
+    click.echo(f"hits           {stats.hits}{rate}")
+    click.echo(f"misses         {stats.misses}")
+    click.echo(f"stale dropped  {stats.stale_dropped}")
+    click.echo(f"tokens saved   {stats.tokens_saved}")
+
+
+@cache.command("clear")
+@_repo_option
+def cache_clear(repo_path: Path) -> None:
+    """Drop every cached answer and reset the counts."""
+    dropped = _workspace(repo_path).cache_clear()
+    click.echo(f"dropped {dropped} cached answer{'s' * (dropped != 1)}")
 
 
 @main.command()
