@@ -200,7 +200,8 @@ class Workspace:
         started = time.perf_counter()
         provider = self._llm()  # before retrieval: a missing setting fails at once
         prompt, spare = self._llm_prompt(ask_prompt, SYSTEM, question, budget, lexical)
-        store = self._answers() if use_cache and not lexical else None
+        cache = use_cache and not lexical and self.settings.cache.enabled
+        store = self._store_of_answers() if cache else None
         lookup = None
         if store is not None:
             vector = self._lazy_embedder("query").embed([question])[0]
@@ -220,8 +221,7 @@ class Workspace:
         cited = citations_in(reply.text, shown)
         seconds = time.perf_counter() - started
         answer = Answer(reply.text, cited, prompt.context, reply, seconds, talk.shown[1:])
-        entry = entry_for(answer, lookup) if store is not None and lookup is not None else None
-        if store is not None and entry is not None:
+        if store is not None and lookup is not None and (entry := entry_for(answer, lookup)):
             store.put(entry)
         return answer
 
@@ -402,10 +402,6 @@ class Workspace:
 
         return IndexCoverage(status.chunks, status.embedded, searcher.available_signals())
 
-    def _answers(self) -> AnswerStore | None:
-        """The answer cache, None where ``cache.enabled`` is off."""
-        return self._store_of_answers() if self.settings.cache.enabled else None
-
     def _store_of_answers(self) -> AnswerStore:
         from codeintel.cache.store import AnswerStore
         from codeintel.indexer.store import Database
@@ -421,11 +417,12 @@ class Workspace:
 
     def _live_chunks(self, ids: Collection[str]) -> set[str]:
         """Which of ``ids`` the index holds now."""
+        from codeintel.indexer.sql import sql_in
+
         if not ids:
             return set()
         chunks = self.repository.snapshot(check=False).chunks
-        quoted = ", ".join(f"'{chunk_id}'" for chunk_id in ids)
-        found = chunks.to_table(columns=["id"], filter=f"id IN ({quoted})")
+        found = chunks.to_table(columns=["id"], filter=sql_in("id", ids))
         return set(found.column("id").to_pylist())
 
     def _forget_searchers(self) -> None:

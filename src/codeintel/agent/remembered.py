@@ -102,10 +102,7 @@ def entry_for(answer: Answer, lookup: Lookup, now: float | None = None) -> Entry
 
 def served(entry: Entry, context: Context, started: float) -> Answer:
     """The kept answer as ``ask`` returns it: no provider call, no tokens spent."""
-    citations = tuple(
-        Citation(str(c["path"]), int(str(c["start_line"])), int(str(c["end_line"])), True)
-        for c in entry.citation_list()
-    )
+    citations = tuple(Citation(**cited) for cited in json.loads(entry.citations))
     reply = Reply(entry.answer, entry.model, Usage(), "end")
     return Answer(
         entry.answer, citations, context, reply, time.perf_counter() - started, cached=True

@@ -15,7 +15,6 @@ code, byte for byte. An answer is served for a new question only when all of the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -55,10 +54,6 @@ class Entry:
     @property
     def chunk_ids(self) -> set[str]:
         return {ground.chunk_id for ground in self.grounding}
-
-    def citation_list(self) -> list[dict[str, object]]:
-        cited: list[dict[str, object]] = json.loads(self.citations)
-        return cited
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from codeintel.cache.answers import Entry, Grounding, Live, Lookup, judge
 from codeintel.indexer.lock import writer_lock
+from codeintel.indexer.sql import sql_in, sql_string
 
 if TYPE_CHECKING:
     from lance import LanceDataset
@@ -50,22 +51,15 @@ SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
-class Counters:
-    """What ``cache stats`` counts beyond the table itself (kept in a small JSON file)."""
+class CacheStats:
+    """What ``cache stats`` prints: the entries in the table, and the counts kept beside it
+    in a small JSON file (which holds every field but ``entries``)."""
 
+    entries: int = 0
     hits: int = 0
     misses: int = 0
     stale_dropped: int = 0
     tokens_saved: int = 0
-
-
-@dataclass(frozen=True)
-class CacheStats:
-    entries: int
-    hits: int
-    misses: int
-    stale_dropped: int
-    tokens_saved: int
 
     def to_json(self) -> dict[str, int]:
         return asdict(self)
@@ -109,8 +103,7 @@ class AnswerStore:
         ]
 
     def stats(self) -> CacheStats:
-        counters = self._counters()
-        return CacheStats(len(self.entries()), **asdict(counters))
+        return replace(self._counters(), entries=len(self.entries()))
 
     # -- serving ----------------------------------------------------------------------
 
@@ -118,26 +111,22 @@ class AnswerStore:
         """The entry that answers ``lookup``, its hit counted (None: a miss, counted); the
         entries found stale on the way are dropped."""
         verdict = judge(self.entries(), lookup, live)
+        entry = verdict.entry
         with self._writing():
             self._drop(verdict.stale)
             counters = self._counters()
-            if verdict.entry is None:
+            counters = replace(counters, stale_dropped=counters.stale_dropped + len(verdict.stale))
+            if entry is None:
                 self._save(replace(counters, misses=counters.misses + 1))
                 return None
-            entry = verdict.entry
             table = self._table()
             if table is not None:
                 table.update(
                     {"hits": "hits + 1", "last_hit": repr(self.clock())},
-                    where=f"key = '{entry.key}'",
+                    where=f"key = {sql_string(entry.key)}",
                 )
-            self._save(
-                replace(
-                    counters,
-                    hits=counters.hits + 1,
-                    tokens_saved=counters.tokens_saved + entry.tokens,
-                )
-            )
+            hits, saved = counters.hits + 1, counters.tokens_saved + entry.tokens
+            self._save(replace(counters, hits=hits, tokens_saved=saved))
             return entry
 
     def put(self, entry: Entry) -> None:
@@ -165,6 +154,8 @@ class AnswerStore:
         if stale:
             with self._writing():
                 self._drop(stale)
+                counters = self._counters()
+                self._save(replace(counters, stale_dropped=counters.stale_dropped + len(stale)))
         return len(stale)
 
     def clear(self) -> int:
@@ -193,15 +184,10 @@ class AnswerStore:
             return None
         return self.db.open_table(TABLE)
 
-    def _drop(self, keys: Sequence[str], stale: bool = True) -> None:
+    def _drop(self, keys: Sequence[str]) -> None:
         table = self._table()
-        if not keys or table is None:
-            return
-        quoted = ", ".join(f"'{key}'" for key in keys)
-        table.delete(f"key IN ({quoted})")
-        if stale:
-            counters = self._counters()
-            self._save(replace(counters, stale_dropped=counters.stale_dropped + len(keys)))
+        if keys and table is not None:
+            table.delete(sql_in("key", keys))
 
     def _evict(self) -> None:
         """Past the TTL, then the least recently used past ``max_entries``."""
@@ -210,24 +196,24 @@ class AnswerStore:
             return
         rows = table.to_table(columns=["key", "created", "last_hit"]).to_pylist()
         now = self.clock()
-        expired = [row["key"] for row in rows if now - row["created"] > self.ttl_seconds]
-        alive = [row for row in rows if row["key"] not in set(expired)]
+        expired = [row for row in rows if now - row["created"] > self.ttl_seconds]
+        alive = [row for row in rows if now - row["created"] <= self.ttl_seconds]
         alive.sort(key=lambda row: max(row["created"], row["last_hit"]), reverse=True)
-        surplus = [row["key"] for row in alive[self.max_entries :]]
-        self._drop(expired + surplus, stale=False)
+        self._drop([row["key"] for row in expired + alive[self.max_entries :]])
 
-    def _counters(self) -> Counters:
+    def _counters(self) -> CacheStats:
         try:
             data = json.loads(self.counters_path.read_text())
         except (OSError, ValueError):
-            return Counters()
-        known = {field.name for field in fields(Counters)}
-        return Counters(**{k: int(v) for k, v in data.items() if k in known})
+            return CacheStats()
+        known = {field.name for field in fields(CacheStats)} - {"entries"}
+        return CacheStats(**{k: int(v) for k, v in data.items() if k in known})
 
-    def _save(self, counters: Counters) -> None:
+    def _save(self, counters: CacheStats) -> None:
         self.counters_path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.counters_path.with_suffix(".tmp")
-        partial.write_text(json.dumps(asdict(counters)))
+        counts = {name: value for name, value in asdict(counters).items() if name != "entries"}
+        partial.write_text(json.dumps(counts))
         partial.replace(self.counters_path)
 
 
